@@ -1,0 +1,29 @@
+# Quick start: `make demo` runs the main example, `make test` runs the whole suite.
+# Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	cd examples/quickstart && ../../$(BIN)/remit run workflow.py main
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n auto -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench examples
+
+bench: $(STAMP)
+	$(BIN)/python bench/fanout.py --n 1000
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,5 @@
+"""`python -m remit` runs the command line."""
+
+from remit.cli import main
+
+main()

@@ -1,0 +1,102 @@
+"""The one place that builds boto3 clients: region, profile, endpoint, retries, caching.
+
+Owns: choosing the region (argument, ``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile's
+region, else ``us-east-1``), the profile (argument or ``AWS_PROFILE``), the endpoint (argument,
+``AWS_ENDPOINT_URL_<SERVICE>``, ``AWS_ENDPOINT_URL``: how tests and ``remit emulate`` point remit
+at a local stand-in), the retry policy, and one cached client per (service, region, profile,
+endpoint, process). Does not own any service's logic: callers use the returned client.
+
+boto3 is imported only when a client is first asked for, so ``import remit`` stays light and
+works without the ``aws`` extra.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from remit.errors import ConfigError, RemitError
+
+DEFAULT_REGION = "us-east-1"
+MAX_ATTEMPTS = 10
+MAX_POOL_CONNECTIONS = 50
+
+_lock = threading.Lock()
+_sessions: dict[tuple[str | None, int], Any] = {}
+_clients: dict[tuple[str, str, str | None, str | None, int], Any] = {}
+
+
+def client(
+    service: str,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+) -> Any:
+    """Return a cached boto3 client for ``service`` (thread-safe; one per process).
+
+    Arguments left as None are read from the environment at each call, so changing
+    ``AWS_ENDPOINT_URL`` or ``AWS_REGION`` takes effect without a reset.
+    """
+    profile = profile or os.environ.get("AWS_PROFILE") or None
+    endpoint_url = endpoint_url or _endpoint_from_env(service)
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    pid = os.getpid()
+    if region is not None:
+        cached = _clients.get((service, region, profile, endpoint_url, pid))
+        if cached is not None:
+            return cached
+    with _lock:
+        session = _session(profile, pid)
+        region = region or session.region_name or DEFAULT_REGION
+        key = (service, region, profile, endpoint_url, pid)
+        if key not in _clients:
+            _clients[key] = session.client(
+                service, region_name=region, endpoint_url=endpoint_url, config=_config()
+            )
+        return _clients[key]
+
+
+def reset_clients() -> None:
+    """Forget every cached session and client (after changing credentials, in tests)."""
+    with _lock:
+        _clients.clear()
+        _sessions.clear()
+
+
+def _endpoint_from_env(service: str) -> str | None:
+    specific = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")
+    return os.environ.get(specific) or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def _session(profile: str | None, pid: int) -> Any:
+    """Return this process's boto3 Session for ``profile`` (call with ``_lock`` held)."""
+    session = _sessions.get((profile, pid))
+    if session is None:
+        boto3 = _import_boto3()
+        from botocore.exceptions import ProfileNotFound
+
+        try:
+            session = boto3.session.Session(profile_name=profile)
+        except ProfileNotFound as exc:
+            raise ConfigError(f"AWS profile {profile!r} is not configured ({exc})") from exc
+        _sessions[(profile, pid)] = session
+    return session
+
+
+def _config() -> Any:
+    from botocore.config import Config
+
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+        max_pool_connections=MAX_POOL_CONNECTIONS,
+    )
+
+
+def _import_boto3() -> Any:
+    try:
+        import boto3
+        import boto3.session
+    except ImportError as exc:
+        raise RemitError("remit needs boto3 to talk to AWS: pip install 'remit[aws]'") from exc
+    return boto3

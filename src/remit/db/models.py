@@ -1,0 +1,139 @@
+"""The provenance schema as SQLAlchemy Core tables (Core keeps `remit run` start-up short).
+
+- ``execution``: one `remit run` (argv, root job, times, status).
+- ``job``: one evaluation of a call in an execution (status, times, executor, error text).
+- ``task``: a task's full name, hash and source.
+- ``call_node``: a finished call: task hash + args hash -> result hash; ``call_edge`` links
+  a call to the calls it made; ``argument`` holds each argument's value and, when the value
+  came from another call's result, that call (the dataflow).
+- ``evaluation``: the cache: eval hash -> the value the task body returned.
+- ``value``: every recorded value by hash (type, preview, pickle inline or in the value store).
+- ``file``: Files seen as arguments or results (path and content hash).
+- ``tag``: key/value tags on jobs and executions (e.g. the AWS Batch job id).
+
+Alembic migrations in ``migrations/`` create exactly this schema; a test keeps them in step.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+HASH = String(40)
+UUID = String(36)
+
+metadata = MetaData()
+
+execution = Table(
+    "execution",
+    metadata,
+    Column("id", UUID, primary_key=True),
+    Column("argv", Text, nullable=False),
+    Column("root_job_id", UUID),
+    Column("start_time", Float, nullable=False),
+    Column("end_time", Float),
+    Column("status", String(16), nullable=False),
+)
+
+job = Table(
+    "job",
+    metadata,
+    Column("id", UUID, primary_key=True),
+    Column("execution_id", UUID, nullable=False, index=True),
+    Column("parent_id", UUID, index=True),
+    Column("task_hash", HASH, nullable=False),
+    Column("eval_hash", HASH, nullable=False, index=True),
+    Column("call_hash", HASH, index=True),
+    Column("executor", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("cached", Boolean, nullable=False),
+    Column("start_time", Float, nullable=False),
+    Column("end_time", Float),
+    Column("error", Text),
+)
+
+task = Table(
+    "task",
+    metadata,
+    Column("hash", HASH, primary_key=True),
+    Column("fullname", String(512), nullable=False, index=True),
+    Column("namespace", String(512), nullable=False),
+    Column("source", Text, nullable=False),
+)
+
+call_node = Table(
+    "call_node",
+    metadata,
+    Column("call_hash", HASH, primary_key=True),
+    Column("task_hash", HASH, nullable=False, index=True),
+    Column("args_hash", HASH, nullable=False),
+    Column("result_hash", HASH, nullable=False, index=True),
+    Column("timestamp", Float, nullable=False),
+)
+
+call_edge = Table(
+    "call_edge",
+    metadata,
+    Column("parent_call_hash", HASH, primary_key=True),
+    Column("child_call_hash", HASH, primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+Index("ix_call_edge_child", call_edge.c.child_call_hash)
+
+argument = Table(
+    "argument",
+    metadata,
+    Column("call_hash", HASH, primary_key=True),
+    Column("name", String(256), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("value_hash", HASH, nullable=False, index=True),
+    Column("upstream_call_hash", HASH),
+)
+
+evaluation = Table(
+    "evaluation",
+    metadata,
+    Column("eval_hash", HASH, primary_key=True),
+    Column("task_hash", HASH, nullable=False),
+    Column("args_hash", HASH, nullable=False),
+    Column("value_hash", HASH, nullable=False),
+)
+
+value = Table(
+    "value",
+    metadata,
+    Column("hash", HASH, primary_key=True),
+    Column("type", String(256), nullable=False),
+    Column("preview", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("storage", String(16), nullable=False),  # inline | store | none (unpicklable)
+    Column("data", LargeBinary),
+)
+
+file = Table(
+    "file",
+    metadata,
+    Column("value_hash", HASH, primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("content_hash", String(128), nullable=False),
+    Column("first_seen", Float, nullable=False),
+)
+Index("ix_file_path", file.c.path)
+
+tag = Table(
+    "tag",
+    metadata,
+    Column("entity_id", String(64), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value", Text, nullable=False),
+)

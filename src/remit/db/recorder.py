@@ -1,0 +1,167 @@
+"""Provenance recording: a hook listener that turns jobs into buffered store rows.
+
+It records tasks, executions, jobs, call nodes with their arguments and children, values,
+Files, and the cache (evaluation) rows, and flushes the backend's buffer at most every
+``flush_interval`` seconds (or sooner when many rows wait) and at the end of a run.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from typing import Any
+
+from remit.db import models
+from remit.db.backend import Backend
+from remit.hashing import hash_value, iter_nested
+from remit.jobs import Execution, Job, JobFailure
+
+_FLUSH_ROWS = 20_000
+
+
+class ProvenanceRecorder:
+    """Hook listener writing provenance through a Backend."""
+
+    def __init__(self, backend: Backend, flush_interval: float = 1.0) -> None:
+        self.backend = backend
+        self.flush_interval = flush_interval
+        self._last_flush = time.monotonic()
+        self._tasks: set[str] = set()
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    def on_execution_start(self, execution: Execution) -> None:
+        """Record the execution as RUNNING."""
+        self._execution_row(execution)
+
+    def on_execution_end(self, execution: Execution) -> None:
+        """Record the outcome and write everything still buffered."""
+        self._execution_row(execution)
+        self.backend.flush()
+
+    def on_job_submit(self, job: Job) -> None:
+        """Record the job as RUNNING."""
+        self._job_row(job)
+
+    def on_job_result(self, job: Job, result: Any) -> None:
+        """Cache what the task body returned (it may still hold expressions)."""
+        if not job.task.cache:
+            return
+        value_hash = hash_value(result)
+        self.backend.add_value(value_hash, result)
+        self.backend.add(models.evaluation, job.eval_hash, {
+            "eval_hash": job.eval_hash, "task_hash": job.task_hash,
+            "args_hash": job.args_hash, "value_hash": value_hash,
+        })
+
+    def on_job_done(self, job: Job, value: Any) -> None:
+        """Record the call node, its arguments, children and result, and the job."""
+        backend = self.backend
+        self._task_row(job)
+        backend.add_value(job.result_hash, value)
+        self._file_rows(value)
+        backend.add(models.call_node, job.call_hash, {
+            "call_hash": job.call_hash, "task_hash": job.task_hash, "args_hash": job.args_hash,
+            "result_hash": job.result_hash, "timestamp": job.end_time,
+        })
+        for position, child in enumerate(job.children):
+            if child.call_hash:
+                backend.add(models.call_edge, (job.call_hash, child.call_hash), {
+                    "parent_call_hash": job.call_hash, "child_call_hash": child.call_hash,
+                    "position": position,
+                })
+        self._argument_rows(job)
+        self._job_row(job)
+
+    def on_job_failed(self, job: Job, failure: JobFailure) -> None:
+        """Record the job as FAILED with its traceback."""
+        self._task_row(job)
+        self._job_row(job, error=failure)
+
+    def on_tick(self) -> None:
+        """Flush when the buffer is large or old enough."""
+        now = time.monotonic()
+        pending = self.backend.pending
+        if pending and (pending >= _FLUSH_ROWS or now - self._last_flush >= self.flush_interval):
+            self.backend.flush()
+            self._last_flush = now
+
+    # -- rows -----------------------------------------------------------------------------
+
+    def _execution_row(self, execution: Execution) -> None:
+        self.backend.add(models.execution, execution.id, {
+            "id": execution.id, "argv": json.dumps(execution.argv),
+            "root_job_id": execution.root_job.id if execution.root_job else None,
+            "start_time": execution.start_time, "end_time": execution.end_time,
+            "status": execution.status,
+        })
+
+    def _task_row(self, job: Job) -> None:
+        task = job.task
+        if job.task_hash and job.task_hash not in self._tasks:
+            self._tasks.add(job.task_hash)
+            self.backend.add(models.task, job.task_hash, {
+                "hash": job.task_hash, "fullname": task.fullname, "namespace": task.namespace,
+                "source": task.source,
+            })
+
+    def _job_row(self, job: Job, error: JobFailure | None = None) -> None:
+        self.backend.add(models.job, job.id, {
+            "id": job.id, "execution_id": job.execution_id,
+            "parent_id": job.parent.id if job.parent else None,
+            "task_hash": job.task_hash or job.task.hash, "eval_hash": job.eval_hash,
+            "call_hash": job.call_hash or None, "executor": job.executor,
+            "status": job.state.value, "cached": job.cached, "start_time": job.start_time,
+            "end_time": job.end_time, "error": _error_text(error) if error else None,
+        })
+
+    def _argument_rows(self, job: Job) -> None:
+        params = _positional_names(job.task)
+        named = [
+            (params[i] if i < len(params) else f"*{i}", str(i), i, h, v)
+            for i, (h, v) in enumerate(zip(job.arg_hashes, job.args, strict=True))
+        ]
+        named += [(k, k, -1, job.kwarg_hashes[k], v) for k, v in job.kwargs.items()]
+        for name, source_key, position, value_hash, value in named:
+            self.backend.add_value(value_hash, value)
+            self._file_rows(value)
+            source = job.sources.get(source_key)
+            self.backend.add(models.argument, (job.call_hash, name), {
+                "call_hash": job.call_hash, "name": name, "position": position,
+                "value_hash": value_hash,
+                "upstream_call_hash": source.call_hash if source is not None else None,
+            })
+
+    def _file_rows(self, value: Any) -> None:
+        if type(value) in (int, str, float, bool, bytes, type(None)):
+            return
+        for leaf in iter_nested(value):
+            describe = getattr(leaf, "__remit_file_record__", None)
+            if describe is None:
+                continue
+            path, content_hash = describe()
+            value_hash = hash_value(leaf)
+            self.backend.add_value(value_hash, leaf)
+            self.backend.add(models.file, value_hash, {
+                "value_hash": value_hash, "path": path, "content_hash": content_hash,
+                "first_seen": time.time(),
+            })
+
+
+def _positional_names(task: Any) -> list[str]:
+    """Names of a task's parameters that can be passed by position (cached on the task)."""
+    names = task.__dict__.get("_positional_names")
+    if names is None:
+        try:
+            params = inspect.signature(task.func).parameters.values()
+        except (TypeError, ValueError):
+            params = []
+        names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        task.__dict__["_positional_names"] = names
+    return names
+
+
+def _error_text(failure: JobFailure) -> str:
+    """The stored text of a failure: its remote-style traceback, else its message."""
+    return failure.traceback_text or f"{type(failure.error).__name__}: {failure.error}"

@@ -1,0 +1,95 @@
+"""How values, calls and the JOB STATUS table look in logs and in `remit log`.
+
+Text formatting only: it reads jobs and values, never changes them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import reprlib
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from remit.task import Task
+
+_short = reprlib.Repr()
+_short.maxstring = 200
+_short.maxother = 200
+_short.maxlist = _short.maxtuple = _short.maxdict = 10
+
+STATUS_COLUMNS = ("PENDING", "RUNNING", "FAILED", "CACHED", "DONE", "TOTAL")
+
+
+def short_repr(value: Any, limit: int = 200) -> str:
+    """repr() of a value, cut to about ``limit`` characters with '...' at the cut."""
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not break logging
+        text = _short.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def bind_arguments(task: Task, args: tuple, kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Pair a call's arguments with the task's parameter names (positional ones too)."""
+    try:
+        signature = task.__dict__.get("_signature")
+        if signature is None:
+            signature = task.__dict__["_signature"] = inspect.signature(task.func)
+        bound = signature.bind_partial(*args, **kwargs)
+    except (TypeError, ValueError):
+        return [(f"arg{i}", a) for i, a in enumerate(args)] + list(kwargs.items())
+    pairs: list[tuple[str, Any]] = []
+    for name, value in bound.arguments.items():
+        kind = signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            pairs.extend(value.items())
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            pairs.extend((f"*{name}[{i}]", v) for i, v in enumerate(value))
+        else:
+            pairs.append((name, value))
+    return pairs
+
+
+def format_call(task: Task, args: tuple, kwargs: dict[str, Any], limit: int = 200) -> str:
+    """``namespace.task(x=1, y='a')`` with each value shortened to ``limit`` characters."""
+    inner = ", ".join(f"{k}={short_repr(v, limit)}" for k, v in bind_arguments(task, args, kwargs))
+    return f"{task.fullname}({inner})"
+
+
+def format_duration(seconds: float | None) -> str:
+    """``0:00:01.25`` style duration, or ``-`` when unknown."""
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(max(seconds, 0.0), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{secs:05.2f}"
+
+
+def format_time(timestamp: float | None) -> str:
+    """Local ``YYYY-MM-DD HH:MM:SS`` for a Unix time, or ``-``."""
+    if timestamp is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+
+
+def status_table_lines(counts: dict[str, dict[str, int]], now: float | None = None) -> list[str]:
+    """The JOB STATUS table: one row per task plus ALL, columns STATUS_COLUMNS."""
+    names = sorted(counts)
+    width = max([len("TASK"), *(len(n) for n in names)]) + 2
+    total = {col: sum(c.get(col, 0) for c in counts.values()) for col in STATUS_COLUMNS}
+    stamp = time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(now or time.time()))
+
+    def row(label: str, values: dict[str, int]) -> str:
+        return "| " + label.ljust(width) + "".join(f"{values.get(c, 0):>8}" for c in STATUS_COLUMNS)
+
+    header = "| " + "TASK".ljust(width) + "".join(f"{c:>8}" for c in STATUS_COLUMNS)
+    lines = ["", f"| JOB STATUS {stamp}", header, "|", row("ALL", total)]
+    lines.extend(row(name, counts[name]) for name in names)
+    return lines
+
+
+def indent(lines: Iterable[str], prefix: str = "  ") -> list[str]:
+    """Prefix every line."""
+    return [prefix + line for line in lines]

@@ -1,0 +1,441 @@
+"""The stand-in's compute environment: moto's AWS Batch jobs run as local subprocesses.
+
+This is the ONLY module of remit coupled to moto's internals (``moto.batch.models.Job`` and
+``BatchBackend``, the Batch responses, the logs backend, the threaded server's WSGI app and
+moto's global reset). It supports moto ``>=5.2,<5.3`` and refuses to import with any other
+version. ``install()`` replaces ``Job.run`` (moto runs each job in its own thread) with a
+runner that moves the job through SUBMITTED → PENDING → RUNNABLE → STARTING → RUNNING →
+SUCCEEDED/FAILED, caps concurrent jobs at ``max_jobs`` and runs the container command in a
+fresh working directory per attempt, with its output sent to CloudWatch Logs. It also patches
+moto where it differs from AWS in ways that matter to a client re-attaching to running jobs:
+ListJobs scope and defaults, ``arrayProperties`` in summaries, ``container.exitCode`` and
+duplicate ``AWS_BATCH_JOB_ID`` in DescribeJobs, array parents that never finish, and the
+ignored ``retryStrategy`` of SubmitJob. ``uninstall()`` ends every job and restores moto.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import IO, Any, NamedTuple
+
+import moto
+
+from remit.version_check import check_version
+
+SUPPORTED_MOTO = ">=5.2,<5.3"
+if check_version(moto.__version__, SUPPORTED_MOTO):
+    raise RuntimeError(
+        f"remit's AWS stand-in supports moto{SUPPORTED_MOTO}, but moto {moto.__version__} "
+        "is installed; install remit[emulate] to get a supported moto"
+    )
+
+from moto.batch.models import BatchBackend, Job, datetime2int_milliseconds  # noqa: E402
+from moto.batch.responses import BatchResponse  # noqa: E402
+from moto.batch.utils import JobStatus  # noqa: E402
+from moto.moto_api._internal.models import moto_api_backend  # noqa: E402
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: E402
+
+WORKER_EXEC_ENV = "remit-standin-job"
+"""AWS_EXECUTION_ENV of job processes; botocore puts ``exec-env/<it>`` in their User-Agent."""
+LOG_GROUP = "/aws/batch/job"
+TIMEOUT_REASON = "Job attempt duration exceeded timeout"
+EXITED_REASON = "Essential container in task exited"
+STOPPED_REASON = "AWS stand-in stopped"
+_NEVER = datetime(1970, 1, 1)  # moto's "not started yet"
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
+
+
+class MotoServer(ThreadedMotoServer):
+    """moto's threaded server on 127.0.0.1 with ``middleware`` wrapped around its WSGI app.
+
+    Unlike its base class, ``start()`` raises when the port cannot be bound (instead of
+    hanging) and ``stop()`` closes the listening socket so the port can be reused at once.
+    """
+
+    def __init__(self, port: int, middleware: Callable[[WSGIApp], WSGIApp]) -> None:
+        super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
+        self._middleware = middleware
+        self._error: Exception | None = None
+
+    def _server_entry(self) -> None:
+        try:
+            super()._server_entry()
+        except Exception as err:  # make_server failed, e.g. port in use: start() raises it
+            self._error = err
+            self._server_ready_event.set()
+
+    def start(self) -> None:
+        """Bind and serve in a daemon thread; return once the socket is listening."""
+        super().start()
+        if self._error is not None:
+            raise self._error
+        assert self._server is not None
+        self._server.app = self._middleware(self._server.app)
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket."""
+        super().stop()
+        if self._server is not None:
+            self._server.server_close()
+
+
+def reset_moto() -> None:
+    """Empty every moto backend (they are global to the process)."""
+    moto_api_backend.reset()
+
+
+class _Outcome(NamedTuple):
+    exit_code: int | None
+    reason: str
+    retryable: bool
+
+
+class _Runner:
+    """A local compute environment: ``max_jobs`` slots and the processes of running jobs."""
+
+    def __init__(self, max_jobs: int, job_root: str, env: Mapping[str, str]) -> None:
+        self.max_jobs = max_jobs
+        self.job_root = job_root
+        self.env = dict(env)
+        self.cond = threading.Condition()  # guards everything below and every job's end
+        self.running = 0
+        self.closed = False
+        self.jobs: set[Job] = set()
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def run(self, job: Job) -> None:
+        """Run a job (in its moto thread) from SUBMITTED to SUCCEEDED or FAILED."""
+        with self.cond:
+            self.jobs.add(job)
+        try:
+            if job.job_definition.container_properties is None:
+                self._finish(job, _Outcome(None, "The AWS stand-in runs container jobs only", False))
+                return
+            job.status = JobStatus.PENDING
+            blocked = self._blocked(job)
+            if blocked is not None:
+                self._finish(job, _Outcome(None, blocked, False))
+                return
+            outcome = _Outcome(None, job.job_stopped_reason or STOPPED_REASON, False)
+            for attempt in range(1, int(job.retry_strategy.get("attempts", 1)) + 1):
+                if not self._acquire(job):
+                    outcome = outcome._replace(reason=job.job_stopped_reason or STOPPED_REASON)
+                    break
+                try:
+                    outcome = self._attempt(job, attempt)
+                finally:
+                    self._release()
+                if outcome.exit_code == 0 or not outcome.retryable:
+                    break
+            self._finish(job, outcome)
+        finally:
+            with self.cond:
+                self.jobs.discard(job)
+
+    def _blocked(self, job: Job) -> str | None:
+        """Wait in PENDING for the job's dependencies; return why it cannot run, or None."""
+        with self.cond:
+            deps = [job.backend.get_job_by_id(d.get("jobId", "")) for d in job.depends_on or []]
+            self.cond.wait_for(
+                lambda: job.stop or self.closed or all(d is None or d.job_stopped for d in deps)
+            )
+            if job.stop or self.closed:
+                return job.job_stopped_reason or STOPPED_REASON
+            if not all(d is not None and d.status == "SUCCEEDED" for d in deps):
+                return "Dependent Job failed"
+            return None
+
+    def _acquire(self, job: Job) -> bool:
+        """Wait in RUNNABLE for a free slot; False when the job was stopped meanwhile."""
+        with self.cond:
+            job.status = JobStatus.RUNNABLE
+            parent = _parent(job)
+            if parent is not None and not parent.job_stopped:
+                parent.status = JobStatus.PENDING
+            self.cond.wait_for(lambda: job.stop or self.closed or self.running < self.max_jobs)
+            if job.stop or self.closed:
+                return False
+            self.running += 1
+            return True
+
+    def _release(self) -> None:
+        with self.cond:
+            self.running -= 1
+            self.cond.notify_all()
+
+    def _attempt(self, job: Job, attempt: int) -> _Outcome:
+        job.status = JobStatus.STARTING
+        stream = f"{job.job_definition.name}/default/{uuid.uuid4().hex}"
+        job.log_stream_name = stream
+        logs = job.backend.logs_backend
+        with self.cond:
+            logs.ensure_log_group(LOG_GROUP)
+            logs.ensure_log_stream(LOG_GROUP, stream)
+        command = job._add_parameters_to_command(job._get_container_property("command", []))
+        workdir = tempfile.mkdtemp(prefix=f"{job.job_id.replace(':', '-')}-{attempt}-", dir=self.job_root)
+        started = datetime.now()
+        try:
+            proc = subprocess.Popen(
+                command,
+                cwd=workdir,
+                env=self._environment(job, attempt),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except (OSError, ValueError) as err:
+            shutil.rmtree(workdir, ignore_errors=True)
+            reason = f"CannotStartContainerError: {err}"
+            _put_log(logs, stream, reason)
+            self._record(job, attempt, started, None, stream, reason)
+            return _Outcome(None, reason, True)
+        with self.cond:
+            self.procs[job.job_id] = proc
+            if job.stop:  # terminated while starting
+                _kill_group(proc)
+        job.job_started_at = started
+        job.status = JobStatus.RUNNING
+        assert proc.stdout is not None
+        pump = threading.Thread(target=_pump, args=(logs, stream, proc.stdout), daemon=True)
+        pump.start()
+        timed_out = False
+        try:
+            proc.wait(timeout=job._get_attempt_duration())
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            with self.cond:
+                del self.procs[job.job_id]
+            _kill_group(proc)  # like a container: nothing outlives the main process
+            proc.wait()
+            pump.join()
+            shutil.rmtree(workdir, ignore_errors=True)
+        code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
+        if timed_out:
+            outcome = _Outcome(code, TIMEOUT_REASON, False)
+        elif job.stop:
+            outcome = _Outcome(code, job.job_stopped_reason or STOPPED_REASON, False)
+        else:
+            outcome = _Outcome(code, EXITED_REASON, True)
+        self._record(job, attempt, started, code, stream, outcome.reason)
+        return outcome
+
+    def _environment(self, job: Job, attempt: int) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({e["name"]: e["value"] for e in job._get_container_property("environment", [])})
+        env["AWS_BATCH_JOB_ID"] = job.job_id
+        env["AWS_BATCH_JOB_ATTEMPT"] = str(attempt)
+        env["AWS_BATCH_JQ_NAME"] = job.job_queue.name
+        env["AWS_BATCH_CE_NAME"] = next((ce.name for ce in job.job_queue.environments), "")
+        if "index" in job.array_properties:
+            env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(job.array_properties["index"])
+        env["AWS_EXECUTION_ENV"] = WORKER_EXEC_ENV
+        env.update(self.env)
+        env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", os.defpath)])
+        return env
+
+    @staticmethod
+    def _record(
+        job: Job, attempt: int, started: datetime, code: int | None, stream: str, reason: str
+    ) -> None:
+        container: dict[str, Any] = {"logStreamName": stream}
+        if code is not None:
+            container["exitCode"] = code
+        job.attempts.append(
+            {
+                "container": container,
+                "startedAt": datetime2int_milliseconds(started),
+                "stoppedAt": datetime2int_milliseconds(datetime.now()),
+                "statusReason": reason,
+            }
+        )
+
+    def _finish(self, job: Job, outcome: _Outcome) -> None:
+        with self.cond:
+            job.exit_code = outcome.exit_code
+            job.job_stopped_reason = outcome.reason
+            job._mark_stopped(success=outcome.exit_code == 0)
+            parent = _parent(job)
+            children = (parent._child_jobs or []) if parent is not None else []
+            if parent is not None and all(child.job_stopped for child in children):
+                starts = [c.job_started_at for c in children if c.job_started_at != _NEVER]
+                parent.job_started_at = min(starts, default=_NEVER)
+                parent._mark_stopped(success=all(c.status == "SUCCEEDED" for c in children))
+            self.cond.notify_all()
+
+    def kill(self, job: Job) -> None:
+        """Kill the job's process group, if running, and wake it if it waits for a slot."""
+        with self.cond:
+            proc = self.procs.get(job.job_id)
+            if proc is not None:
+                _kill_group(proc)
+            self.cond.notify_all()
+
+    def shutdown(self, timeout: float) -> None:
+        """Terminate every unfinished job and wait up to ``timeout`` s for each job's thread."""
+        with self.cond:
+            self.closed = True
+            jobs = list(self.jobs)
+        for job in jobs:
+            job.terminate(STOPPED_REASON)
+        for job in jobs:
+            job.join(timeout)
+
+
+def _parent(job: Job) -> Job | None:
+    if "index" not in job.array_properties:
+        return None
+    return job.backend.get_job_by_id(job.job_id.rpartition(":")[0])
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _put_log(logs: Any, stream: str, message: str) -> None:
+    event = {"timestamp": datetime2int_milliseconds(datetime.now()), "message": message}
+    logs.put_log_events(LOG_GROUP, stream, [event])
+
+
+def _pump(logs: Any, stream: str, pipe: IO[bytes]) -> None:
+    """Copy a job's merged stdout/stderr, line by line, to its CloudWatch log stream."""
+    with pipe:
+        for raw in pipe:
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            if line:
+                _put_log(logs, stream, line)
+
+
+# --- moto patches -----------------------------------------------------------------------------
+
+_runner: _Runner | None = None
+_submit_lock = threading.Lock()  # held while SubmitJob creates jobs and attaches their retries
+_originals: dict[tuple[type, str], Any] = {}
+
+
+def _original(cls: type, name: str) -> Any:
+    return _originals[(cls, name)]
+
+
+def _run(job: Job) -> None:
+    with _submit_lock:  # the job stays SUBMITTED until the SubmitJob call has returned
+        runner = _runner
+    if runner is not None:
+        runner.run(job)
+
+
+def _terminate(job: Job, reason: str) -> None:
+    if job.job_stopped:  # AWS ignores terminating a finished job; moto overwrites its reason
+        return
+    _original(Job, "terminate")(job, reason)
+    for child in job._child_jobs or []:
+        _terminate(child, reason)
+    if _runner is not None:
+        _runner.kill(job)
+
+
+def _container_property(job: Job, name: str, default: Any) -> Any:
+    if name != "environment":
+        return _original(Job, "_get_container_property")(job, name, default)
+    # moto appends to the override list on every call; build a fresh, deduplicated one
+    env = {e["name"]: e["value"] for e in job.job_definition.container_properties.get(name, [])}
+    env.update({e["name"]: e["value"] for e in job.container_overrides.get(name, [])})
+    env["AWS_BATCH_JOB_ID"] = job.job_id
+    return [{"name": key, "value": value} for key, value in env.items()]
+
+
+def _describe_short(job: Job) -> dict[str, Any]:
+    result = _original(Job, "describe_short")(job)
+    if job.job_started_at == _NEVER:
+        result.pop("startedAt", None)
+    if job._child_jobs:
+        result["arrayProperties"] = {"size": len(job._child_jobs)}
+    elif "index" in job.array_properties:
+        result["arrayProperties"] = {"index": job.array_properties["index"]}
+    return result
+
+
+def _describe(job: Job) -> dict[str, Any]:
+    result = _original(Job, "describe")(job)
+    if job.exit_code is not None and "container" in result:
+        result["container"]["exitCode"] = job.exit_code
+    return result
+
+
+def _list_jobs(
+    backend: BatchBackend,
+    job_queue_name: str | None,
+    array_job_id: str | None,
+    job_status: str | None = None,
+    filters: list[dict[str, Any]] | None = None,
+) -> list[Job]:
+    if job_status is None and filters is None:
+        job_status = JobStatus.RUNNING.value  # AWS: no status and no filters lists RUNNING jobs
+    jobs = _original(BatchBackend, "list_jobs")(
+        backend, job_queue_name, array_job_id, job_status, filters
+    )
+    if array_job_id:
+        return [job for job in jobs if job.job_id.startswith(f"{array_job_id}:")]
+    return [job for job in jobs if "index" not in job.array_properties]
+
+
+def _submitjob(response: BatchResponse) -> str:
+    with _submit_lock:
+        body = _original(BatchResponse, "submitjob")(response)
+        job = response.batch_backend.get_job_by_id(json.loads(body)["jobId"])
+        strategy = response._get_param("retryStrategy") or job.job_definition.retry_strategy
+        for each in [job, *(job._child_jobs or [])]:
+            each.retry_strategy = strategy or {}
+    return body
+
+
+_PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
+    (Job, "run"): _run,
+    (Job, "terminate"): _terminate,
+    (Job, "_get_container_property"): _container_property,
+    (Job, "describe_short"): _describe_short,
+    (Job, "describe"): _describe,
+    (BatchBackend, "list_jobs"): _list_jobs,
+    (BatchResponse, "submitjob"): _submitjob,
+}
+
+
+def install(*, max_jobs: int, job_root: str, env: Mapping[str, str]) -> None:
+    """Make moto's Batch run jobs locally: at most ``max_jobs`` at once, in ``job_root``.
+
+    ``env`` (the stand-in's endpoint and credentials) is added to every job's environment.
+    """
+    global _runner
+    if _runner is not None:
+        raise RuntimeError("the AWS stand-in's batch runner is already installed")
+    for (cls, name), patch in _PATCHES.items():
+        _originals[(cls, name)] = cls.__dict__[name]
+        setattr(cls, name, patch)
+    _runner = _Runner(max_jobs, job_root, env)
+
+
+def uninstall(timeout: float = 10.0) -> None:
+    """Terminate every unfinished job (killing its processes) and restore moto's methods."""
+    global _runner
+    if _runner is None:
+        return
+    _runner.shutdown(timeout)
+    for (cls, name), original in _originals.items():
+        setattr(cls, name, original)
+    _originals.clear()
+    _runner = None

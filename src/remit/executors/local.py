@@ -1,0 +1,122 @@
+"""Runs jobs on this machine: a thread pool (``mode = thread``, the default executor) or a
+process pool (``mode = process``). Options: ``mode``, ``max_workers``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+from concurrent.futures import Executor as PoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+
+from remit.config import parse_int
+from remit.errors import ConfigError, SerializationError
+from remit.executors.base import Executor, Report, failure_from_exception
+from remit.jobs import Job, JobFailure
+
+_MODES = ("thread", "process")
+
+
+class LocalExecutor(Executor):
+    """Thread or process pool on the local machine."""
+
+    type_name = "local"
+
+    def __init__(self, name: str, options: dict[str, str], config_dir: Any) -> None:
+        super().__init__(name, options, config_dir)
+        self.mode = options.get("mode", "thread")
+        default_workers = 20 if self.mode == "thread" else (os.cpu_count() or 2)
+        self.max_workers = int(options.get("max_workers", default_workers))
+        self._pool: PoolExecutor | None = None
+
+    @classmethod
+    def validate(cls, name: str, options: dict[str, str], where: str) -> None:
+        """Check ``mode`` and ``max_workers``."""
+        mode = options.get("mode", "thread")
+        if mode not in _MODES:
+            raise ConfigError(f"{where} mode: expected 'thread' or 'process', got {mode!r}")
+        if "max_workers" in options:
+            parse_int(options["max_workers"], f"{where} max_workers", minimum=1)
+
+    def start(self, report: Report) -> None:
+        """Create the pool lazily on first submit."""
+        super().start(report)
+
+    def submit(self, job: Job) -> None:
+        """Run the job in the pool; the result is reported from the pool's thread."""
+        if self._pool is None:
+            self._pool = self._make_pool()
+        if self.mode == "thread":
+            self._pool.submit(self._run_in_thread, job)
+            return
+        try:
+            payload = _dumps((job.task.func, job.args, job.kwargs))
+        except SerializationError as exc:
+            self.report(job, None, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
+            return
+        future = self._pool.submit(_run_pickled, payload)
+        future.add_done_callback(lambda fut: self._process_done(job, fut))
+
+    def stop(self) -> None:
+        """Shut the pool down without waiting for abandoned jobs."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def _make_pool(self) -> PoolExecutor:
+        if self.mode == "thread":
+            return ThreadPoolExecutor(self.max_workers, thread_name_prefix=f"remit-{self.name}")
+        return ProcessPoolExecutor(self.max_workers, mp_context=multiprocessing.get_context("fork"))
+
+    def _run_in_thread(self, job: Job) -> None:
+        try:
+            result = job.task.func(*job.args, **job.kwargs)
+        except BaseException as exc:  # noqa: BLE001 - every failure is reported, none lost
+            self.report(job, None, failure_from_exception(exc, job))
+            return
+        self.report(job, result, None)
+
+    def _process_done(self, job: Job, future: Future) -> None:
+        try:
+            status, body = future.result()
+        except BaseException as exc:  # the worker died (e.g. killed, out of memory)
+            self.report(job, None, failure_from_exception(exc, job))
+            return
+        if status == "ok":
+            self.report(job, pickle.loads(body), None)
+        else:
+            error, text = pickle.loads(body)
+            self.report(job, None, JobFailure(error, text, job))
+
+
+def _dumps(value: Any) -> bytes:
+    """Pickle a job's function and arguments (cloudpickle for lambdas and local functions)."""
+    try:
+        return pickle.dumps(value, protocol=5)
+    except Exception:
+        import cloudpickle
+
+        try:
+            return cloudpickle.dumps(value, protocol=5)
+        except Exception as exc:
+            raise SerializationError(
+                f"cannot send this job to a process: {exc}. Arguments and results of tasks on a "
+                "process executor must be picklable"
+            ) from exc
+
+
+def _run_pickled(payload: bytes) -> tuple[str, bytes]:
+    """Worker side: run the function, return ('ok', result) or ('error', (exc, traceback))."""
+    import traceback
+
+    func, args, kwargs = pickle.loads(payload)
+    try:
+        return "ok", _dumps(func(*args, **kwargs))
+    except BaseException as exc:  # noqa: BLE001
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        try:
+            return "error", pickle.dumps((exc, text), protocol=5)
+        except Exception:
+            return "error", pickle.dumps((RuntimeError(repr(exc)), text), protocol=5)

@@ -1,0 +1,208 @@
+"""All of remit's hashing: values by type, tasks' calls, and the validity of cached values.
+
+A value is hashed by first *normalizing* it into a canonical token made only of
+str, bytes, int, float, bool, None and tuples, then hashing ``repr(token)`` with BLAKE2b
+(40 hex digits). ``normalize`` is a ``functools.singledispatch`` function: a new type joins
+by registering itself (``remit.files`` does so for File and Dir)::
+
+    @normalize.register(MyType)
+    def _(value: MyType) -> tuple:
+        return ("MyType", value.key)
+
+Objects of unregistered types are normalized by their pickle bytes; an object that cannot be
+pickled is a HashingError that says how to register a normalizer.
+
+``is_valid`` tells whether a cached value still stands (a File whose content changed does not);
+it dispatches the same way. This module knows nothing of tasks' execution or storage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import enum
+import hashlib
+import pathlib
+import pickle
+import uuid
+from collections.abc import Callable
+from functools import singledispatch
+from typing import Any
+
+from remit.errors import HashingError
+
+HASH_LEN = 40
+_PRIMITIVES = (str, bytes, int, float, bool, type(None))
+
+
+def hash_bytes(data: bytes) -> str:
+    """Return the 40-hex-digit BLAKE2b hash of raw bytes."""
+    return hashlib.blake2b(data, digest_size=HASH_LEN // 2).hexdigest()
+
+
+def hash_token(token: Any) -> str:
+    """Hash an already-normalized token (primitives and tuples only)."""
+    return hash_bytes(repr(token).encode("utf-8", "surrogatepass"))
+
+
+def hash_value(value: Any) -> str:
+    """Return the content hash of any hashable value (40 hex digits)."""
+    return hash_token(normalize(value))
+
+
+def hash_struct(*parts: Any) -> str:
+    """Hash a tuple of already-normalized parts, e.g. ("Eval", task_hash, args_hash)."""
+    return hash_token(parts)
+
+
+def hash_eval(task_hash: str, args_hash: str) -> str:
+    """The key of one call: the task's hash combined with its arguments' hash."""
+    return hash_token(("Eval", task_hash, args_hash))
+
+
+def hash_arguments(args: tuple, kwargs: dict[str, Any]) -> str:
+    """Hash a call's positional and keyword arguments."""
+    return hash_token(
+        ("Args", tuple(normalize(a) for a in args), _normalize_mapping(kwargs))
+    )
+
+
+@singledispatch
+def normalize(value: Any) -> Any:
+    """Turn a value into a canonical token of primitives and tuples (dispatched by type)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (
+            "dataclass",
+            _qualname(type(value)),
+            tuple((f.name, normalize(getattr(value, f.name))) for f in dataclasses.fields(value)),
+        )
+    custom = getattr(value, "__remit_normalize__", None)
+    if custom is not None:
+        return ("custom", _qualname(type(value)), normalize(custom()))
+    try:
+        data = pickle.dumps(value, protocol=5)
+    except Exception as exc:
+        raise HashingError(
+            f"cannot hash a value of type {_qualname(type(value))}: it is not picklable "
+            f"({exc}). Pass a picklable value, or register a normalizer with "
+            "@remit.hashing.normalize.register(YourType)."
+        ) from exc
+    return ("pickle", _qualname(type(value)), data)
+
+
+def _qualname(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+for _type in _PRIMITIVES:
+    normalize.register(_type, _identity)
+
+
+@normalize.register(list)
+def _normalize_list(value: list) -> Any:
+    return ("list", tuple(v if type(v) in _PRIMITIVES else normalize(v) for v in value))
+
+
+@normalize.register(tuple)
+def _normalize_tuple(value: tuple) -> Any:
+    items = tuple(v if type(v) in _PRIMITIVES else normalize(v) for v in value)
+    if hasattr(value, "_fields"):
+        return ("namedtuple", _qualname(type(value)), items)
+    return ("tuple", items)
+
+
+def _normalize_mapping(value: dict) -> tuple:
+    items = [(normalize(k), normalize(v)) for k, v in value.items()]
+    items.sort(key=lambda kv: repr(kv[0]))
+    return tuple(items)
+
+
+@normalize.register(dict)
+def _normalize_dict(value: dict) -> Any:
+    return ("dict", _normalize_mapping(value))
+
+
+@normalize.register(set)
+@normalize.register(frozenset)
+def _normalize_set(value: set | frozenset) -> Any:
+    return ("set", tuple(sorted((normalize(v) for v in value), key=repr)))
+
+
+@normalize.register(enum.Enum)
+def _normalize_enum(value: enum.Enum) -> Any:
+    return ("enum", _qualname(type(value)), normalize(value.value))
+
+
+@normalize.register(datetime.date)
+@normalize.register(datetime.time)
+@normalize.register(datetime.timedelta)
+@normalize.register(decimal.Decimal)
+@normalize.register(uuid.UUID)
+@normalize.register(pathlib.PurePath)
+def _normalize_by_repr(value: Any) -> Any:
+    return ("repr", _qualname(type(value)), repr(value))
+
+
+@normalize.register(type)
+def _normalize_class(value: type) -> Any:
+    return ("class", _qualname(value))
+
+
+@singledispatch
+def is_valid(value: Any) -> bool:
+    """Whether a cached value still holds (dispatched by type; plain values always do)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return all(is_valid(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return True
+
+
+@is_valid.register(list)
+@is_valid.register(tuple)
+@is_valid.register(set)
+@is_valid.register(frozenset)
+def _is_valid_items(value: Any) -> bool:
+    return all(type(v) in _PRIMITIVES or is_valid(v) for v in value)
+
+
+@is_valid.register(dict)
+def _is_valid_dict(value: dict) -> bool:
+    return all(type(v) in _PRIMITIVES or is_valid(v) for v in value.values())
+
+
+def map_nested(func: Callable[[Any], Any], value: Any) -> Any:
+    """Apply func to every leaf of nested lists, tuples, dicts and sets, keeping their shape."""
+    kind = type(value)
+    if kind in _PRIMITIVES:
+        return func(value)
+    if kind is list:
+        return [map_nested(func, v) for v in value]
+    if kind is tuple:
+        return tuple(map_nested(func, v) for v in value)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return kind(*(map_nested(func, v) for v in value))
+    if kind is dict:
+        return {k: map_nested(func, v) for k, v in value.items()}
+    if kind in (set, frozenset):
+        return kind(map_nested(func, v) for v in value)
+    return func(value)
+
+
+def iter_nested(value: Any) -> Any:
+    """Yield every leaf of nested lists, tuples, dicts and sets, in order."""
+    stack = [iter((value,))]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, list | tuple | set | frozenset):
+                stack.append(iter(item))
+                break
+            if isinstance(item, dict):
+                stack.append(iter(item.values()))
+                break
+            yield item
+        else:
+            stack.pop()

@@ -1,0 +1,94 @@
+"""Runtime records of a run: `Execution`, `Job`, `JobState` and the error a job fails with.
+
+Plain data shared by the scheduler, executors, hooks and the provenance recorder. Nothing
+here evaluates, schedules or stores anything.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from remit.task import Task
+
+
+class JobState(enum.Enum):
+    """Where a job stands; the JOB STATUS table's columns."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    FAILED = "FAILED"
+    CACHED = "CACHED"
+    DONE = "DONE"
+
+
+@dataclass(eq=False, slots=True)
+class Job:
+    """One evaluation of a task call within an execution."""
+
+    task: Task
+    args: tuple
+    kwargs: dict[str, Any]
+    execution_id: str
+    parent: Job | None = None
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    task_hash: str = ""
+    args_hash: str = ""
+    eval_hash: str = ""
+    call_hash: str = ""
+    result_hash: str = ""
+    executor: str = "default"
+    state: JobState = JobState.PENDING
+    cached: bool = False
+    start_time: float = field(default_factory=time.time)
+    end_time: float | None = None
+    children: list[Job] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    error: JobFailure | None = None
+    arg_hashes: list[str] = field(default_factory=list)
+    kwarg_hashes: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, Job] = field(default_factory=dict)  # argument -> job that produced it
+    promise: Any = None
+
+    @property
+    def short_id(self) -> str:
+        """The first 8 characters of the job id, as shown in logs."""
+        return self.id[:8]
+
+    def describe_call(self, limit: int = 200) -> str:
+        """``fullname(arg=value, ...)`` with values shortened, as in the log lines."""
+        from remit.display import format_call
+
+        return format_call(self.task, self.args, self.kwargs, limit)
+
+
+@dataclass
+class Execution:
+    """One `remit run`: an id, the command line and its root job."""
+
+    argv: list[str]
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    start_time: float = field(default_factory=time.time)
+    end_time: float | None = None
+    root_job: Job | None = None
+    status: str = "RUNNING"
+
+
+class JobFailure(Exception):
+    """Why a job failed: the original exception, its traceback text and the failing job.
+
+    Parent jobs fail with the same JobFailure, so ``job`` always names where it began.
+    """
+
+    def __init__(self, error: BaseException, traceback_text: str, job: Job | None) -> None:
+        super().__init__(error, traceback_text)
+        self.error = error
+        self.traceback_text = traceback_text
+        self.job = job
+
+    def __str__(self) -> str:
+        return f"{type(self.error).__name__}: {self.error}"

@@ -1,0 +1,410 @@
+"""The Scheduler: evaluates an expression graph into a value, one call (Job) at a time.
+
+One loop on one thread owns all state. Work to do on that thread sits in a ready queue of
+``(callback, argument)`` pairs; executors report finished jobs into an event queue that the
+loop blocks on when nothing is ready (it never busy-polls). Calls whose arguments are known
+are checked against the cache in batches (one query for many calls); misses go to the
+executor their task names. A job whose body returned more expressions stays open until
+those are evaluated too, each as a call of its own, so a changed child re-runs alone.
+
+Recording and display are hook listeners (hooks.py); executors know nothing of this module.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from remit.config import DEFAULT_EXECUTOR, Config, load_config
+from remit.errors import ConfigError, RemitError
+from remit.executors import Executor, create_executor
+from remit.executors.base import failure_from_exception
+from remit.expression import (
+    Expression,
+    SchedulerExpression,
+    SimpleExpression,
+    TaskExpression,
+    ValueExpression,
+)
+from remit.hashing import hash_struct, hash_token, hash_value, is_valid, iter_nested, map_nested
+from remit.hooks import Hooks
+from remit.jobs import Execution, Job, JobFailure, JobState
+from remit.promise import Promise, all_of, resolved
+from remit.task import Task, registered_tasks
+
+_PRIMITIVES = (str, bytes, int, float, bool, type(None))
+
+
+class ExecutionFailed(RemitError):
+    """The root expression failed; ``failure`` holds the original error and failing job."""
+
+    def __init__(self, failure: JobFailure, execution: Execution) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+        self.execution = execution
+
+
+class Scheduler:
+    """Evaluates lazy task expressions, with memoization and provenance hooks."""
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        backend: Any = None,
+        use_cache: bool = True,
+        listeners: Sequence[Any] = (),
+    ) -> None:
+        self.config = config or load_config()
+        self.backend = backend
+        self.use_cache = use_cache
+        self.hooks = Hooks(listeners)
+        self.status_interval = self.config.get_float("scheduler", "job_status_interval", 20.0)
+        self._executors: dict[str, Executor] = {}
+        self._started: set[str] = set()
+        self._ready: deque = deque()
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._cache_queue: list[Job] = []
+        self._by_eval: dict[str, Job] = {}
+        self._outstanding: dict[str, Job] = {}
+        self._expr_promises: dict[tuple[int, int], tuple[Expression, Promise]] = {}
+        self.execution: Execution | None = None
+
+    # -- public ---------------------------------------------------------------------------
+
+    def check_executors(self, tasks: dict[str, Task] | None = None) -> None:
+        """Validate every configured executor and every task's executor name, up front."""
+        for name, options in self.config.executors.items():
+            self._executor(name, options)
+        for fullname, task in (tasks if tasks is not None else registered_tasks()).items():
+            name = task.executor
+            if name != DEFAULT_EXECUTOR and name not in self.config.executors:
+                where = self.config.path or self.config.config_dir / "remit.ini"
+                known = ", ".join(sorted({DEFAULT_EXECUTOR, *self.config.executors}))
+                raise ConfigError(
+                    f"task {fullname} uses executor {name!r}, which is not configured "
+                    f"(known: {known}); add an [executors.{name}] section to {where}"
+                )
+
+    def run(self, expr: Any, argv: Sequence[str] | None = None) -> Any:
+        """Evaluate ``expr`` to a concrete value; raise ExecutionFailed if it failed."""
+        self.check_executors()
+        execution = self.execution = Execution(list(argv or []))
+        self.hooks.emit("on_execution_start", execution)
+        root = self._evaluate(expr, None)
+        try:
+            self._loop(root)
+            execution.status = "DONE" if root.state == 1 else "FAILED"
+        except BaseException:
+            execution.status = "INTERRUPTED"
+            self._abandon_outstanding()
+            raise
+        finally:
+            execution.end_time = time.time()
+            self._stop_executors()
+            self.hooks.emit("on_execution_end", execution)
+        if root.state != 1:
+            failure = root.value
+            if not isinstance(failure, JobFailure):
+                failure = JobFailure(failure, "", None)
+            raise ExecutionFailed(failure, execution)
+        return root.value
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _loop(self, root: Promise) -> None:
+        ready, events = self._ready, self._events
+        while True:
+            while ready:
+                callback, argument = ready.popleft()
+                callback(argument)
+            if self._cache_queue:
+                self._check_cache()
+                continue
+            self.hooks.emit("on_tick")
+            if root.settled and not self._outstanding:
+                return
+            if not self._outstanding:
+                raise RemitError("scheduler stalled: nothing running and nothing ready")
+            try:
+                event = events.get(timeout=self.status_interval)
+            except queue.Empty:
+                self.hooks.emit("on_tick")
+                continue
+            self._job_reported(*event)
+            while True:  # take every report already waiting before going round again
+                try:
+                    event = events.get_nowait()
+                except queue.Empty:
+                    break
+                self._job_reported(*event)
+
+    def _report(self, job: Job, result: Any, failure: JobFailure | None) -> None:
+        """Executor callback, from any thread: queue the report for the loop."""
+        self._events.put((job, result, failure))
+
+    # -- evaluation -----------------------------------------------------------------------
+
+    def _evaluate(self, value: Any, parent: Job | None) -> Promise:
+        """A promise of ``value`` with every expression inside it evaluated."""
+        if type(value) in _PRIMITIVES:
+            return resolved(self._ready, value)
+        if isinstance(value, Expression):
+            key = (id(value), id(parent))
+            seen = self._expr_promises.get(key)
+            if seen is not None:  # the same expression object again: evaluate it once
+                return seen[1]
+            promise = Promise(self._ready)
+            self._expr_promises[key] = (value, promise)  # holding value keeps its id unique
+            self._ready.append((self._start_expression, (value, parent, promise)))
+            return promise
+        exprs = [leaf for leaf in iter_nested(value) if isinstance(leaf, Expression)]
+        if not exprs:
+            return resolved(self._ready, value)
+        combined = all_of(self._ready, [self._evaluate(e, parent) for e in exprs])
+        promise = Promise(self._ready)
+
+        def substitute(results: list[Any]) -> None:
+            by_id = {id(e): r for e, r in zip(exprs, results, strict=True)}
+            promise.resolve(
+                map_nested(lambda leaf: by_id.get(id(leaf), leaf)
+                           if isinstance(leaf, Expression) else leaf, value)
+            )
+
+        combined.then(substitute, promise.reject)
+        return promise
+
+    def _start_expression(self, item: tuple[Expression, Job | None, Promise]) -> None:
+        expr, parent, promise = item
+        if isinstance(expr, TaskExpression):
+            self._start_call(expr, parent, promise)
+        elif isinstance(expr, SimpleExpression):
+            self._evaluate(expr.operands, parent).then(
+                lambda operands: self._apply_simple(expr, operands, parent, promise),
+                promise.reject,
+            )
+        elif isinstance(expr, SchedulerExpression):
+            getattr(self, f"_start_{expr.kind}")(expr, parent, promise)
+        elif isinstance(expr, ValueExpression):
+            promise.resolve(expr.value)
+        else:  # pragma: no cover - every Expression subclass is handled above
+            promise.reject(JobFailure(TypeError(f"unknown expression {expr!r}"), "", parent))
+
+    def _apply_simple(
+        self, expr: SimpleExpression, operands: tuple, parent: Job | None, promise: Promise
+    ) -> None:
+        try:
+            value = expr.apply(operands)
+        except Exception as exc:
+            promise.reject(failure_from_exception(exc, parent))
+            return
+        self._evaluate(value, parent).then(promise.resolve, promise.reject)
+
+    def _start_cond(self, expr: SchedulerExpression, parent: Job | None, promise: Promise) -> None:
+        pred, then, otherwise = expr.args
+
+        def choose(value: Any) -> None:
+            self._evaluate(then if value else otherwise, parent).then(
+                promise.resolve, promise.reject
+            )
+
+        self._evaluate(pred, parent).then(choose, promise.reject)
+
+    def _start_catch(self, expr: SchedulerExpression, parent: Job | None, promise: Promise) -> None:
+        body, pairs = expr.args
+
+        def recover(failure: Any) -> None:
+            error = failure.error if isinstance(failure, JobFailure) else failure
+            for exc_class, handler in pairs:
+                if isinstance(error, exc_class):
+                    try:
+                        recovery = handler(error)
+                    except Exception as exc:
+                        promise.reject(failure_from_exception(exc, parent))
+                        return
+                    self._evaluate(recovery, parent).then(promise.resolve, promise.reject)
+                    return
+            promise.reject(failure)
+
+        self._evaluate(body, parent).then(promise.resolve, recover)
+
+    def _start_call(self, expr: TaskExpression, parent: Job | None, promise: Promise) -> None:
+        try:
+            task = expr.task
+        except RemitError as exc:
+            promise.reject(JobFailure(exc, f"{type(exc).__name__}: {exc}\n", parent))
+            return
+        names = list(range(len(expr.args))) + list(expr.kwargs)
+        values = list(expr.args) + list(expr.kwargs.values())
+        arg_promises = [self._evaluate(v, parent) for v in values]
+
+        def create(evaluated: list[Any]) -> None:
+            sources = {
+                str(name): p.job for name, p in zip(names, arg_promises, strict=True)
+                if p.job is not None
+            }
+            n = len(expr.args)
+            kwargs = dict(zip(expr.kwargs, evaluated[n:], strict=True))
+            self._create_job(task, tuple(evaluated[:n]), kwargs, parent, promise, sources)
+
+        all_of(self._ready, arg_promises).then(create, promise.reject)
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def _create_job(
+        self,
+        task: Task,
+        args: tuple,
+        kwargs: dict[str, Any],
+        parent: Job | None,
+        promise: Promise,
+        sources: dict[str, Job],
+    ) -> None:
+        assert self.execution is not None
+        job = Job(task, args, kwargs, self.execution.id, parent, executor=task.executor)
+        job.sources = sources
+        job.promise = promise
+        promise.job = job
+        if parent is None:
+            self.execution.root_job = job
+        else:
+            parent.children.append(job)
+        self.hooks.emit("on_job_created", job)
+        try:
+            job.task_hash = task.hash
+            job.arg_hashes = [hash_value(a) for a in args]
+            job.kwarg_hashes = {k: hash_value(v) for k, v in kwargs.items()}
+        except RemitError as exc:
+            self._fail(job, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
+            return
+        job.args_hash = hash_token(
+            ("Args", tuple(job.arg_hashes), tuple(sorted(job.kwarg_hashes.items())))
+        )
+        job.eval_hash = hash_token(("Eval", job.task_hash, job.args_hash))
+        twin = self._by_eval.get(job.eval_hash)
+        if twin is not None:  # an identical call in this run: evaluate once, share the result
+            job.cached = True
+            twin.promise.then(lambda value: self._share(job, twin, value),
+                              lambda failure: self._fail(job, failure))
+            return
+        self._by_eval[job.eval_hash] = job
+        if self.use_cache and task.cache and self.backend is not None:
+            self._cache_queue.append(job)
+        else:
+            self._submit(job)
+
+    def _check_cache(self) -> None:
+        jobs, self._cache_queue = self._cache_queue, []
+        hits = self.backend.check_cache([job.eval_hash for job in jobs])
+        for job in jobs:
+            result = hits.get(job.eval_hash, _MISS)
+            if result is not _MISS and _still_valid(result):
+                job.cached = True
+                self.hooks.emit("on_cache_hit", job, result)
+                self._job_returned(job, result)
+            else:
+                self._submit(job)
+
+    def _submit(self, job: Job) -> None:
+        try:
+            executor = self._executor_for(job)
+        except RemitError as exc:
+            self._fail(job, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
+            return
+        job.state = JobState.RUNNING
+        job.start_time = time.time()
+        self._outstanding[job.id] = job
+        self.hooks.emit("on_job_submit", job)
+        executor.submit(job)
+
+    def _job_reported(self, job: Job, result: Any, failure: JobFailure | None) -> None:
+        if self._outstanding.pop(job.id, None) is None:
+            return  # a duplicate or late report
+        if failure is not None:
+            self._fail(job, failure)
+        else:
+            self._job_returned(job, result)
+
+    def _job_returned(self, job: Job, result: Any) -> None:
+        if not job.cached:
+            self.hooks.emit("on_job_result", job, result)
+        self._evaluate(result, job).then(
+            lambda value: self._finish(job, value), lambda failure: self._fail(job, failure)
+        )
+
+    def _finish(self, job: Job, value: Any) -> None:
+        try:
+            job.result_hash = hash_value(value)
+        except RemitError as exc:
+            self._fail(job, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
+            return
+        job.call_hash = hash_struct(
+            "Call", job.task_hash, job.args_hash, job.result_hash,
+            tuple(child.call_hash for child in job.children),
+        )
+        job.state = JobState.CACHED if job.cached else JobState.DONE
+        job.end_time = time.time()
+        self.hooks.emit("on_job_done", job, value)
+        job.promise.resolve(value)
+
+    def _share(self, job: Job, twin: Job, value: Any) -> None:
+        job.children = []
+        job.result_hash, job.call_hash = twin.result_hash, twin.call_hash
+        job.state, job.end_time = JobState.CACHED, time.time()
+        self.hooks.emit("on_job_done", job, value)
+        job.promise.resolve(value)
+
+    def _fail(self, job: Job, failure: JobFailure) -> None:
+        if job.state is JobState.FAILED:
+            return
+        job.state = JobState.FAILED
+        job.error = failure
+        job.end_time = time.time()
+        self.hooks.emit("on_job_failed", job, failure)
+        job.promise.reject(failure)
+
+    def _abandon_outstanding(self) -> None:
+        """On interruption: record every running job as failed, so the store stays exact."""
+        for job in list(self._outstanding.values()):
+            self._fail(job, JobFailure(KeyboardInterrupt("run interrupted"), "", job))
+        self._outstanding.clear()
+
+    # -- executors ------------------------------------------------------------------------
+
+    def _executor(self, name: str, options: dict[str, str] | None = None) -> Executor:
+        executor = self._executors.get(name)
+        if executor is None:
+            options = options if options is not None else self.config.executor_options(name)
+            where = self.config.where(f"executors.{name}")
+            executor = create_executor(name, options, self.config.config_dir, where)
+            self._executors[name] = executor
+        return executor
+
+    def _executor_for(self, job: Job) -> Executor:
+        name = job.task.executor
+        executor = self._executor(name)
+        if name not in self._started:
+            executor.start(self._report)
+            self._started.add(name)
+        job.executor = name
+        return executor
+
+    def _stop_executors(self) -> None:
+        for name in self._started:
+            self._executors[name].stop()
+        self._started.clear()
+
+
+_MISS = object()
+
+
+def _still_valid(value: Any) -> bool:
+    """Whether a cached value's Files (and other checked values) still hold."""
+    if type(value) in _PRIMITIVES:
+        return True
+    return is_valid(value)
+
+
+__all__ = ["ExecutionFailed", "Scheduler"]
