@@ -64,6 +64,17 @@ def reset_clients() -> None:
         _sessions.clear()
 
 
+def _after_fork_in_child() -> None:
+    """A forked child must not inherit a lock another thread held, nor the parent's clients."""
+    global _lock
+    _lock = threading.Lock()
+    _clients.clear()
+    _sessions.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _endpoint_from_env(service: str) -> str | None:
     specific = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")
     return os.environ.get(specific) or os.environ.get("AWS_ENDPOINT_URL") or None

@@ -53,17 +53,21 @@ class Job:
     kwarg_hashes: dict[str, str] = field(default_factory=dict)
     sources: dict[str, Job] = field(default_factory=dict)  # argument -> job that produced it
     promise: Any = None
+    call_text: str = ""
+
 
     @property
     def short_id(self) -> str:
         """The first 8 characters of the job id, as shown in logs."""
         return self.id[:8]
 
-    def describe_call(self, limit: int = 200) -> str:
-        """``fullname(arg=value, ...)`` with values shortened, as in the log lines."""
-        from remit.display import format_call
+    def describe_call(self) -> str:
+        """``fullname(arg=value, ...)`` with values shortened, as in log lines (computed once)."""
+        if not self.call_text:
+            from remit.display import format_call
 
-        return format_call(self.task, self.args, self.kwargs, limit)
+            self.call_text = format_call(self.task, self.args, self.kwargs)
+        return self.call_text
 
 
 @dataclass

@@ -160,9 +160,7 @@ def test_file_staging_round_trip(bucket: str, tmp_path: Path) -> None:
     assert pickle.loads(pickle.dumps(staging)) == staging
 
 
-def test_pickle_keeps_hash_without_io(
-    bucket: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_pickle_keeps_hash_without_io(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
     file = File(f"s3://{bucket}/a.txt")
     file.write("one")
     sent = file.hash

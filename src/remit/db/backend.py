@@ -47,6 +47,7 @@ class Backend:
         self._pending = 0
         self._seen_values: set[str] = set()
         self.last_flush_seconds = 0.0
+        self._statements: dict[str, Any] = {}
 
     @classmethod
     def for_config_dir(cls, config_dir: Path, backend_options: dict[str, str]) -> Backend:
@@ -133,7 +134,6 @@ class Backend:
 
     def check_cache(self, eval_hashes: Sequence[str]) -> dict[str, Any]:
         """Values cached for these eval hashes (misses are absent), a query per 500 hashes."""
-        self.flush()
         found: dict[str, Any] = {}
         ev, val = models.evaluation, models.value
         with self.engine.connect() as conn:
@@ -188,6 +188,12 @@ class Backend:
         self.last_flush_seconds = time.perf_counter() - started
 
     def _insert(self, table: Table) -> Any:
+        statement = self._statements.get(table.name)
+        if statement is None:
+            statement = self._statements[table.name] = self._build_insert(table)
+        return statement
+
+    def _build_insert(self, table: Table) -> Any:
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:

@@ -8,7 +8,8 @@
   came from another call's result, that call (the dataflow).
 - ``evaluation``: the cache: eval hash -> the value the task body returned.
 - ``value``: every recorded value by hash (type, preview, pickle inline or in the value store).
-- ``file``: Files seen as arguments or results (path and content hash).
+- ``file``: Files seen as arguments or results (path and content hash); ``call_file`` links
+  each call to the Files among its arguments and in its result.
 - ``tag``: key/value tags on jobs and executions (e.g. the AWS Batch job id).
 
 Alembic migrations in ``migrations/`` create exactly this schema; a test keeps them in step.
@@ -55,6 +56,7 @@ job = Table(
     Column("eval_hash", HASH, nullable=False, index=True),
     Column("call_hash", HASH, index=True),
     Column("executor", String(128), nullable=False),
+    Column("call", Text, nullable=False),  # task(args) as logged, values shortened
     Column("status", String(16), nullable=False),
     Column("cached", Boolean, nullable=False),
     Column("start_time", Float, nullable=False),
@@ -129,6 +131,15 @@ file = Table(
     Column("first_seen", Float, nullable=False),
 )
 Index("ix_file_path", file.c.path)
+
+call_file = Table(
+    "call_file",
+    metadata,
+    Column("call_hash", HASH, primary_key=True),
+    Column("value_hash", HASH, primary_key=True),
+    Column("role", String(8), primary_key=True),  # arg | result
+)
+Index("ix_call_file_value", call_file.c.value_hash)
 
 tag = Table(
     "tag",

@@ -60,7 +60,7 @@ class ProvenanceRecorder:
         backend = self.backend
         self._task_row(job)
         backend.add_value(job.result_hash, value)
-        self._file_rows(value)
+        self._call_files(job.call_hash, "result", value)
         backend.add(models.call_node, job.call_hash, {
             "call_hash": job.call_hash, "task_hash": job.task_hash, "args_hash": job.args_hash,
             "result_hash": job.result_hash, "timestamp": job.end_time,
@@ -112,6 +112,7 @@ class ProvenanceRecorder:
             "parent_id": job.parent.id if job.parent else None,
             "task_hash": job.task_hash or job.task.hash, "eval_hash": job.eval_hash,
             "call_hash": job.call_hash or None, "executor": job.executor,
+            "call": job.describe_call(),
             "status": job.state.value, "cached": job.cached, "start_time": job.start_time,
             "end_time": job.end_time, "error": _error_text(error) if error else None,
         })
@@ -125,7 +126,7 @@ class ProvenanceRecorder:
         named += [(k, k, -1, job.kwarg_hashes[k], v) for k, v in job.kwargs.items()]
         for name, source_key, position, value_hash, value in named:
             self.backend.add_value(value_hash, value)
-            self._file_rows(value)
+            self._call_files(job.call_hash, "arg", value)
             source = job.sources.get(source_key)
             self.backend.add(models.argument, (job.call_hash, name), {
                 "call_hash": job.call_hash, "name": name, "position": position,
@@ -133,7 +134,8 @@ class ProvenanceRecorder:
                 "upstream_call_hash": source.call_hash if source is not None else None,
             })
 
-    def _file_rows(self, value: Any) -> None:
+    def _call_files(self, call_hash: str, role: str, value: Any) -> None:
+        """Record the Files inside ``value`` and link them to the call as ``role``."""
         if type(value) in (int, str, float, bool, bytes, type(None)):
             return
         for leaf in iter_nested(value):
@@ -146,6 +148,9 @@ class ProvenanceRecorder:
             self.backend.add(models.file, value_hash, {
                 "value_hash": value_hash, "path": path, "content_hash": content_hash,
                 "first_seen": time.time(),
+            })
+            self.backend.add(models.call_file, (call_hash, value_hash, role), {
+                "call_hash": call_hash, "value_hash": value_hash, "role": role,
             })
 
 

@@ -16,6 +16,7 @@ ignored ``retryStrategy`` of SubmitJob. ``uninstall()`` ends every job and resto
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -61,6 +62,7 @@ class MotoServer(ThreadedMotoServer):
 
     Unlike its base class, ``start()`` raises when the port cannot be bound (instead of
     hanging) and ``stop()`` closes the listening socket so the port can be reused at once.
+    The per-request access log of werkzeug is silenced unless its logger level was set.
     """
 
     def __init__(self, port: int, middleware: Callable[[WSGIApp], WSGIApp]) -> None:
@@ -77,6 +79,9 @@ class MotoServer(ThreadedMotoServer):
 
     def start(self) -> None:
         """Bind and serve in a daemon thread; return once the socket is listening."""
+        werkzeug_log = logging.getLogger("werkzeug")
+        if werkzeug_log.level == logging.NOTSET:
+            werkzeug_log.setLevel(logging.WARNING)
         super().start()
         if self._error is not None:
             raise self._error
@@ -120,7 +125,7 @@ class _Runner:
             self.jobs.add(job)
         try:
             if job.job_definition.container_properties is None:
-                self._finish(job, _Outcome(None, "The AWS stand-in runs container jobs only", False))
+                self._finish(job, _Outcome(None, "The stand-in runs container jobs only", False))
                 return
             job.status = JobStatus.PENDING
             blocked = self._blocked(job)
@@ -183,7 +188,8 @@ class _Runner:
             logs.ensure_log_group(LOG_GROUP)
             logs.ensure_log_stream(LOG_GROUP, stream)
         command = job._add_parameters_to_command(job._get_container_property("command", []))
-        workdir = tempfile.mkdtemp(prefix=f"{job.job_id.replace(':', '-')}-{attempt}-", dir=self.job_root)
+        prefix = f"{job.job_id.replace(':', '-')}-{attempt}-"
+        workdir = tempfile.mkdtemp(prefix=prefix, dir=self.job_root)
         started = datetime.now()
         try:
             proc = subprocess.Popen(
@@ -243,7 +249,8 @@ class _Runner:
             env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(job.array_properties["index"])
         env["AWS_EXECUTION_ENV"] = WORKER_EXEC_ENV
         env.update(self.env)
-        env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", os.defpath)])
+        venv_bin = os.path.dirname(sys.executable)  # `python` and `remit` are this venv's
+        env["PATH"] = os.pathsep.join([venv_bin, env.get("PATH", os.defpath)])
         return env
 
     @staticmethod

@@ -16,7 +16,7 @@ import posixpath
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Any, Generic, Literal, TypeVar, overload
 
 from remit.errors import FileError
 from remit.files.filesystem import FileSystem, copy_file, get_filesystem
@@ -78,6 +78,10 @@ class _Stored(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path}, hash={self.hash[:8]})"
 
+    def __remit_file_record__(self) -> tuple[str, str]:
+        """(path, content hash) for the provenance store's file table."""
+        return self.path, self.hash
+
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, _Stored)
@@ -129,6 +133,11 @@ class File(_Stored):
     def size(self) -> int:
         """Size of the file in bytes."""
         return self.filesystem.size(self.path)
+
+    @overload
+    def read(self, mode: Literal["r"] = "r") -> str: ...
+    @overload
+    def read(self, mode: Literal["rb"]) -> bytes: ...
 
     def read(self, mode: str = "r") -> str | bytes:
         """The whole content: text (UTF-8) with mode "r", bytes with "rb"."""

@@ -202,7 +202,7 @@ class S3FileSystem(FileSystem):
 
         bucket, key = _object(path)
         client = aws.client("s3")
-        with _s3_errors("check", path):
+        with _s3_errors("look up", path):
             try:
                 return cast(dict[str, Any], client.head_object(Bucket=bucket, Key=key))
             except ClientError as exc:

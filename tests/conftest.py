@@ -1,0 +1,66 @@
+"""Fixtures shared by the whole suite: a scheduler with a fresh store, and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from remit.config import load_config
+from remit.db.backend import Backend
+from remit.db.recorder import ProvenanceRecorder
+from remit.progress import RunLog
+from remit.scheduler import Scheduler
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """An empty `.remit` directory for one test."""
+    path = tmp_path / ".remit"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def make_scheduler(config_dir: Path) -> Callable[..., Scheduler]:
+    """Build schedulers that record into the test's own SQLite store."""
+    backends: list[Backend] = []
+
+    def make(use_cache: bool = True, ini: str | None = None) -> Scheduler:
+        if ini is not None:
+            (config_dir / "remit.ini").write_text(ini)
+        config = load_config(config_dir)
+        backend = Backend.for_config_dir(config_dir, config.backend)
+        backends.append(backend)
+        log = RunLog(open(os.devnull, "w"))
+        scheduler = Scheduler(
+            config, backend, use_cache=use_cache, listeners=[ProvenanceRecorder(backend), log]
+        )
+        scheduler.run_log = log  # type: ignore[attr-defined]
+        return scheduler
+
+    yield make
+    for backend in backends:
+        backend.close()
+
+
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the `remit` command line in a child process and capture its output."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("REMIT_CONFIG", None) if env is None or "REMIT_CONFIG" not in env else None
+    return subprocess.run(
+        [sys.executable, "-m", "remit", *args],
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+@pytest.fixture
+def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The `run_cli` helper as a fixture."""
+    return run_cli

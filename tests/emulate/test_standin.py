@@ -1,0 +1,285 @@
+"""The local AWS stand-in, through real boto3 HTTP calls: S3, Batch jobs that really run, logs,
+retries, timeouts, array jobs, ListJobs fidelity, call counting and the `remit emulate aws` CLI."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from remit.emulate import AWSStandIn
+
+from .conftest import BUCKET, CONTAINER_PROPERTIES, JOB_DEFINITION, QUEUE
+
+pytestmark = pytest.mark.aws
+
+DONE = ("SUCCEEDED", "FAILED")
+
+
+def submit(batch: Any, command: list[str], **kwargs: Any) -> str:
+    """Submit a job running `command` on the test queue; return its id."""
+    response = batch.submit_job(
+        jobName="remit-test",
+        jobQueue=QUEUE,
+        jobDefinition=JOB_DEFINITION,
+        containerOverrides={"command": command},
+        **kwargs,
+    )
+    return response["jobId"]
+
+
+def wait_for(batch: Any, job_id: str, statuses: tuple[str, ...] = DONE) -> dict[str, Any]:
+    """Poll DescribeJobs until the job reaches one of `statuses`; return its description."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        job = batch.describe_jobs(jobs=[job_id])["jobs"][0]
+        if job["status"] in statuses:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} still {job['status']}, expected one of {statuses}")
+
+
+def log_lines(logs: Any, stream: str) -> list[str]:
+    """The messages of a job's CloudWatch log stream."""
+    events = logs.get_log_events(logGroupName="/aws/batch/job", logStreamName=stream)["events"]
+    return [event["message"] for event in events]
+
+
+def test_s3_put_and_get(s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="hello.txt", Body=b"hello")
+    assert s3.get_object(Bucket=BUCKET, Key="hello.txt")["Body"].read() == b"hello"
+
+
+def test_job_runs_command_with_the_endpoint_and_logs_its_output(
+    batch: Any, s3: Any, logs: Any
+) -> None:
+    script = textwrap.dedent(
+        """
+        import os, boto3
+        job_id = os.environ["AWS_BATCH_JOB_ID"]
+        print("hello from", job_id, os.environ["FROM_DEFINITION"])
+        boto3.client("s3").put_object(Bucket="remit-test", Key="jobs/" + job_id, Body=b"ran")
+        """
+    )
+    job_id = submit(batch, ["python", "-c", script])
+    job = wait_for(batch, job_id)
+
+    assert job["status"] == "SUCCEEDED"
+    assert job["container"]["exitCode"] == 0
+    assert job["startedAt"] <= job["stoppedAt"]
+    assert s3.get_object(Bucket=BUCKET, Key=f"jobs/{job_id}")["Body"].read() == b"ran"
+    stream = job["container"]["logStreamName"]
+    assert stream.startswith(f"{JOB_DEFINITION}/default/")
+    assert log_lines(logs, stream) == [f"hello from {job_id} yes"]
+
+
+def test_failing_job_is_failed_with_its_exit_code(batch: Any, logs: Any) -> None:
+    job_id = submit(batch, ["sh", "-c", "echo boom >&2; exit 3"])
+    job = wait_for(batch, job_id)
+    job = batch.describe_jobs(jobs=[job_id])["jobs"][0]  # describing twice adds no duplicates
+
+    assert job["status"] == "FAILED"
+    assert job["container"]["exitCode"] == 3
+    assert job["statusReason"] == "Essential container in task exited"
+    names = [entry["name"] for entry in job["container"]["environment"]]
+    assert names.count("AWS_BATCH_JOB_ID") == 1
+    assert log_lines(logs, job["container"]["logStreamName"]) == ["boom"]
+
+
+def test_array_children_see_their_index_and_parent_finishes_undescribed(
+    batch: Any, logs: Any
+) -> None:
+    parent = submit(
+        batch,
+        ["sh", "-c", 'echo "$AWS_BATCH_JOB_ARRAY_INDEX $AWS_BATCH_JOB_ID"'],
+        arrayProperties={"size": 5},
+    )
+    children = [wait_for(batch, f"{parent}:{i}") for i in range(5)]
+
+    for index, child in enumerate(children):
+        assert child["status"] == "SUCCEEDED"
+        assert child["arrayProperties"] == {"index": index}
+        assert log_lines(logs, child["container"]["logStreamName"]) == [f"{index} {parent}:{index}"]
+    succeeded = batch.list_jobs(jobQueue=QUEUE, jobStatus="SUCCEEDED")["jobSummaryList"]
+    assert parent in {summary["jobId"] for summary in succeeded}  # without DescribeJobs on it
+    described = batch.describe_jobs(jobs=[parent])["jobs"][0]
+    assert described["arrayProperties"]["statusSummary"]["SUCCEEDED"] == 5
+
+
+def test_array_parent_fails_when_a_child_fails(batch: Any) -> None:
+    parent = submit(
+        batch, ["sh", "-c", 'test "$AWS_BATCH_JOB_ARRAY_INDEX" != 1'], arrayProperties={"size": 3}
+    )
+    statuses = [wait_for(batch, f"{parent}:{i}")["status"] for i in range(3)]
+
+    assert statuses == ["SUCCEEDED", "FAILED", "SUCCEEDED"]
+    assert wait_for(batch, parent)["status"] == "FAILED"
+
+
+def test_terminate_job_kills_the_process(batch: Any, logs: Any) -> None:
+    job_id = submit(batch, ["sh", "-c", "echo $$; exec sleep 30"])
+    stream = wait_for(batch, job_id, ("RUNNING",))["container"]["logStreamName"]
+    while not log_lines(logs, stream):
+        time.sleep(0.05)
+    pid = int(log_lines(logs, stream)[0])
+
+    batch.terminate_job(jobId=job_id, reason="no longer needed")
+    job = wait_for(batch, job_id)
+
+    assert job["status"] == "FAILED"
+    assert job["statusReason"] == "no longer needed"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_attempt_duration_timeout_fails_the_job(batch: Any) -> None:
+    started = time.monotonic()
+    job_id = submit(batch, ["sleep", "30"], timeout={"attemptDurationSeconds": 1})
+    job = wait_for(batch, job_id)
+
+    assert job["status"] == "FAILED"
+    assert job["statusReason"] == "Job attempt duration exceeded timeout"
+    assert time.monotonic() - started < 10
+
+
+def test_retry_strategy_reruns_a_failed_attempt_in_a_fresh_directory(batch: Any) -> None:
+    # fails on attempt 1; attempt 2 succeeds only if the marker of attempt 1 is gone
+    script = 'test ! -e marker && touch marker && test "$AWS_BATCH_JOB_ATTEMPT" = 2'
+    job_id = submit(batch, ["sh", "-c", script], retryStrategy={"attempts": 3})
+    job = wait_for(batch, job_id)
+
+    assert job["status"] == "SUCCEEDED"
+    assert [attempt["container"]["exitCode"] for attempt in job["attempts"]] == [1, 0]
+    streams = {attempt["container"]["logStreamName"] for attempt in job["attempts"]}
+    assert len(streams) == 2
+
+
+def test_list_jobs_returns_top_level_jobs_unless_asked_for_children(batch: Any) -> None:
+    single = submit(batch, ["true"])
+    parent = submit(batch, ["true"], arrayProperties={"size": 2})
+    for job_id in (single, f"{parent}:0", f"{parent}:1"):
+        wait_for(batch, job_id)
+
+    top = batch.list_jobs(jobQueue=QUEUE, jobStatus="SUCCEEDED")["jobSummaryList"]
+    by_id = {summary["jobId"]: summary for summary in top}
+    assert single in by_id and parent in by_id
+    assert not [job_id for job_id in by_id if ":" in job_id]
+    assert by_id[parent]["arrayProperties"] == {"size": 2}
+    assert "arrayProperties" not in by_id[single]
+
+    children = batch.list_jobs(arrayJobId=parent, jobStatus="SUCCEEDED")["jobSummaryList"]
+    assert sorted((c["jobId"], c["arrayProperties"]["index"]) for c in children) == [
+        (f"{parent}:0", 0),
+        (f"{parent}:1", 1),
+    ]
+
+
+def test_calls_are_counted_per_caller(standin: AWSStandIn, batch: Any) -> None:
+    wait_for(batch, submit(batch, ["true"]))  # let no earlier job's call land in the count
+    standin.reset_calls()
+    script = "import boto3; boto3.client('s3').head_bucket(Bucket='remit-test')"
+    wait_for(batch, submit(batch, ["python", "-c", script]))
+
+    client = standin.calls()
+    assert client["SubmitJob"] == 1 and client["DescribeJobs"] >= 1
+    assert "HeadBucket" not in client
+    assert standin.calls("worker") == Counter({"HeadBucket": 1})
+    assert standin.calls(None) == client + standin.calls("worker")
+
+
+# --- the `remit emulate aws` command ------------------------------------------------------------
+
+
+@contextmanager
+def cli_standin(*args: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, str], Any]]:
+    """Run `remit emulate aws --port 0 ARGS`; yield the process, its env and a Batch client."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "remit", "emulate", "aws", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stderr: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [stderr.put(line) for line in proc.stderr], daemon=True).start()
+    try:
+        ready = stderr.get(timeout=20)
+        assert ready.startswith("[remit] AWS stand-in ready on http://127.0.0.1:"), ready
+        assert proc.stdout is not None
+        exports = [proc.stdout.readline() for _ in range(5)]
+        env = dict(line.removeprefix("export ").strip().split("=", 1) for line in exports)
+        assert env["AWS_ENDPOINT_URL"] == ready.split(" on ")[1].strip()
+        session = boto3.session.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name=env["AWS_DEFAULT_REGION"],
+        )
+        batch = session.client("batch", endpoint_url=env["AWS_ENDPOINT_URL"])
+        batch.register_job_definition(
+            jobDefinitionName=JOB_DEFINITION,
+            type="container",
+            containerProperties=CONTAINER_PROPERTIES,
+        )
+        yield proc, env, batch
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close() if proc.stdout else None
+
+
+def test_cli_serves_until_sigint_and_ends_its_jobs(tmp_path: Path) -> None:
+    with cli_standin("--bucket", "cli-bucket", "--env-file", str(tmp_path / "aws.env")) as (
+        proc,
+        env,
+        batch,
+    ):
+        assert (tmp_path / "aws.env").read_text().startswith("export AWS_ENDPOINT_URL=")
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=env["AWS_ENDPOINT_URL"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+        s3.put_object(Bucket="cli-bucket", Key="k", Body=b"v")
+        assert s3.get_object(Bucket="cli-bucket", Key="k")["Body"].read() == b"v"
+        pid_file = tmp_path / "pid"
+        job_id = submit(batch, ["sh", "-c", f"echo $$ > {pid_file}; exec sleep 60"])
+        wait_for(batch, job_id, ("RUNNING",))
+        while not pid_file.exists() or not pid_file.read_text().strip():
+            time.sleep(0.05)
+
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid_file.read_text()), 0)
+
+
+def test_max_jobs_caps_concurrent_jobs(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import os, time
+        start = time.time(); time.sleep(0.3)
+        with open(os.path.join({str(tmp_path)!r}, os.environ["AWS_BATCH_JOB_ID"]), "w") as f:
+            f.write(f"{{start}} {{time.time()}}")
+        """
+    )
+    with cli_standin("--max-jobs", "1") as (_, _, batch):
+        job_ids = [submit(batch, ["python", "-c", script]) for _ in range(3)]
+        assert all(wait_for(batch, job_id)["status"] == "SUCCEEDED" for job_id in job_ids)
+
+    spans = sorted(tuple(map(float, (tmp_path / j).read_text().split())) for j in job_ids)
+    assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:]))
