@@ -1,20 +1,27 @@
 """remit: a Python workflow engine with lazy tasks, memoization and provenance.
 
-The public API only; the logic lives in the modules named in ``__all__``'s comments.
+The public API only; the logic lives in the submodules.
 """
 
 from remit.__about__ import __version__
 from remit.expression import catch, cond, quote
+from remit.files import Dir, File, StagingDir, StagingFile
 from remit.scheduler import Scheduler
+from remit.scripting import script
 from remit.task import Task, get_task, task
 
 __all__ = [
     "__version__",
+    "Dir",
+    "File",
     "Scheduler",
+    "StagingDir",
+    "StagingFile",
     "Task",
     "catch",
     "cond",
     "get_task",
     "quote",
+    "script",
     "task",
 ]

@@ -13,7 +13,7 @@ Objects of unregistered types are normalized by their pickle bytes; an object th
 pickled is a HashingError that says how to register a normalizer.
 
 ``is_valid`` tells whether a cached value still stands (a File whose content changed does not);
-it dispatches the same way. This module knows nothing of tasks' execution or storage.
+``refresh`` re-reads what a value snapshots (a File's current hash); both dispatch the same way. This module knows nothing of tasks' execution or storage.
 """
 
 from __future__ import annotations
@@ -172,6 +172,11 @@ def _is_valid_items(value: Any) -> bool:
 @is_valid.register(dict)
 def _is_valid_dict(value: dict) -> bool:
     return all(type(v) in _PRIMITIVES or is_valid(v) for v in value.values())
+
+
+@singledispatch
+def refresh(value: Any) -> None:
+    """Re-read the outside state a value snapshots (a File's hash); most values have none."""
 
 
 def map_nested(func: Callable[[Any], Any], value: Any) -> Any:

@@ -29,7 +29,15 @@ from remit.expression import (
     TaskExpression,
     ValueExpression,
 )
-from remit.hashing import hash_struct, hash_token, hash_value, is_valid, iter_nested, map_nested
+from remit.hashing import (
+    hash_struct,
+    hash_token,
+    hash_value,
+    is_valid,
+    iter_nested,
+    map_nested,
+    refresh,
+)
 from remit.hooks import Hooks
 from remit.jobs import Execution, Job, JobFailure, JobState
 from remit.promise import Promise, all_of, resolved
@@ -301,6 +309,7 @@ class Scheduler:
         for job in jobs:
             result = hits.get(job.eval_hash, _MISS)
             if result is not _MISS and _still_valid(result):
+                _refresh_call_arguments(result)
                 job.cached = True
                 self.hooks.emit("on_cache_hit", job, result)
                 self._job_returned(job, result)
@@ -398,6 +407,33 @@ class Scheduler:
 
 
 _MISS = object()
+
+
+def _refresh_call_arguments(result: Any) -> None:
+    """Bring Files inside a cached result's pending calls up to date.
+
+    A cached body that returned ``count(File("data.tsv"))`` would build that File afresh if
+    it ran again, so the File's recorded hash is refreshed instead: the call then misses the
+    cache exactly when the file changed, without re-running the body that built it.
+    """
+    if type(result) in _PRIMITIVES:
+        return
+    stack = [leaf for leaf in iter_nested(result) if isinstance(leaf, Expression)]
+    while stack:
+        expr = stack.pop()
+        if isinstance(expr, TaskExpression):
+            parts: Any = (expr.args, expr.kwargs)
+        elif isinstance(expr, SimpleExpression):
+            parts = expr.operands
+        elif isinstance(expr, SchedulerExpression):
+            parts = expr.args
+        else:
+            continue
+        for leaf in iter_nested(parts):
+            if isinstance(leaf, Expression):
+                stack.append(leaf)
+            elif type(leaf) not in _PRIMITIVES:
+                refresh(leaf)
 
 
 def _still_valid(value: Any) -> bool:

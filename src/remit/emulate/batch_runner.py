@@ -1,17 +1,14 @@
 """The stand-in's compute environment: moto's AWS Batch jobs run as local subprocesses.
 
-This is the ONLY module of remit coupled to moto's internals (``moto.batch.models.Job`` and
-``BatchBackend``, the Batch responses, the logs backend, the threaded server's WSGI app and
-moto's global reset). It supports moto ``>=5.2,<5.3`` and refuses to import with any other
-version. ``install()`` replaces ``Job.run`` (moto runs each job in its own thread) with a
-runner that moves the job through SUBMITTED → PENDING → RUNNABLE → STARTING → RUNNING →
-SUCCEEDED/FAILED, caps concurrent jobs at ``max_jobs`` and runs the container command in a
-fresh working directory per attempt, with its output sent to CloudWatch Logs. It also patches
-moto where it differs from AWS in ways that matter to a client re-attaching to running jobs:
-ListJobs scope and defaults, ``arrayProperties`` in summaries, ``container.exitCode`` and
-duplicate ``AWS_BATCH_JOB_ID`` in DescribeJobs, array parents that never finish, and the
-ignored ``retryStrategy`` of SubmitJob. ``uninstall()`` ends every job and restores moto.
-"""
+The ONLY module of remit coupled to moto's internals (Batch models and responses, the logs
+backend, the threaded server, the global reset); it supports moto >=5.2,<5.3 and refuses to
+import with any other. ``install()`` replaces ``Job.run`` (each moto job is a thread) with a
+runner that caps concurrent jobs at ``max_jobs``, runs each attempt's command in a fresh
+directory with its output in CloudWatch Logs, and honours dependsOn, retries, timeouts,
+termination and array jobs. It also patches where moto differs from AWS in ways that break a
+client re-attaching to jobs: ListJobs scope and default status, ``arrayProperties`` in
+summaries, ``container.exitCode`` and duplicate AWS_BATCH_JOB_ID in DescribeJobs, array
+parents that never finish and SubmitJob's ignored ``retryStrategy``."""
 
 from __future__ import annotations
 
@@ -113,7 +110,9 @@ class _Runner:
         self.max_jobs = max_jobs
         self.job_root = job_root
         self.env = dict(env)
-        self.cond = threading.Condition()  # guards everything below and every job's end
+        self.lock = threading.Lock()  # guards everything below and every job's end
+        self.slot_freed = threading.Condition(self.lock)  # one waiter per freed slot
+        self.job_ended = threading.Condition(self.lock)  # a job finished or was terminated
         self.running = 0
         self.closed = False
         self.jobs: set[Job] = set()
@@ -121,7 +120,7 @@ class _Runner:
 
     def run(self, job: Job) -> None:
         """Run a job (in its moto thread) from SUBMITTED to SUCCEEDED or FAILED."""
-        with self.cond:
+        with self.lock:
             self.jobs.add(job)
         try:
             if job.job_definition.container_properties is None:
@@ -145,14 +144,14 @@ class _Runner:
                     break
             self._finish(job, outcome)
         finally:
-            with self.cond:
+            with self.lock:
                 self.jobs.discard(job)
 
     def _blocked(self, job: Job) -> str | None:
         """Wait in PENDING for the job's dependencies; return why it cannot run, or None."""
-        with self.cond:
+        with self.lock:
             deps = [job.backend.get_job_by_id(d.get("jobId", "")) for d in job.depends_on or []]
-            self.cond.wait_for(
+            self.job_ended.wait_for(
                 lambda: job.stop or self.closed or all(d is None or d.job_stopped for d in deps)
             )
             if job.stop or self.closed:
@@ -163,34 +162,55 @@ class _Runner:
 
     def _acquire(self, job: Job) -> bool:
         """Wait in RUNNABLE for a free slot; False when the job was stopped meanwhile."""
-        with self.cond:
+        with self.lock:
             job.status = JobStatus.RUNNABLE
             parent = _parent(job)
             if parent is not None and not parent.job_stopped:
                 parent.status = JobStatus.PENDING
-            self.cond.wait_for(lambda: job.stop or self.closed or self.running < self.max_jobs)
+            self.slot_freed.wait_for(
+                lambda: job.stop or self.closed or self.running < self.max_jobs
+            )
             if job.stop or self.closed:
+                self.slot_freed.notify()  # pass on a wake-up this job will not use
                 return False
             self.running += 1
             return True
 
     def _release(self) -> None:
-        with self.cond:
+        with self.lock:
             self.running -= 1
-            self.cond.notify_all()
+            self.slot_freed.notify()
 
     def _attempt(self, job: Job, attempt: int) -> _Outcome:
+        """Run one attempt in a fresh directory and record it in ``job.attempts``."""
         job.status = JobStatus.STARTING
-        stream = f"{job.job_definition.name}/default/{uuid.uuid4().hex}"
-        job.log_stream_name = stream
-        logs = job.backend.logs_backend
-        with self.cond:
-            logs.ensure_log_group(LOG_GROUP)
-            logs.ensure_log_stream(LOG_GROUP, stream)
-        command = job._add_parameters_to_command(job._get_container_property("command", []))
+        job.log_stream_name = stream = f"{job.job_definition.name}/default/{uuid.uuid4().hex}"
+        with self.lock:
+            job.backend.logs_backend.ensure_log_group(LOG_GROUP)
+            job.backend.logs_backend.ensure_log_stream(LOG_GROUP, stream)
+        started = datetime.now()
         prefix = f"{job.job_id.replace(':', '-')}-{attempt}-"
         workdir = tempfile.mkdtemp(prefix=prefix, dir=self.job_root)
-        started = datetime.now()
+        try:
+            outcome = self._execute(job, attempt, stream, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        container: dict[str, Any] = {"logStreamName": stream}
+        if outcome.exit_code is not None:
+            container["exitCode"] = outcome.exit_code
+        job.attempts.append(
+            {
+                "container": container,
+                "startedAt": datetime2int_milliseconds(started),
+                "stoppedAt": datetime2int_milliseconds(datetime.now()),
+                "statusReason": outcome.reason,
+            }
+        )
+        return outcome
+
+    def _execute(self, job: Job, attempt: int, stream: str, workdir: str) -> _Outcome:
+        logs = job.backend.logs_backend
+        command = job._add_parameters_to_command(job._get_container_property("command", []))
         try:
             proc = subprocess.Popen(
                 command,
@@ -201,19 +221,15 @@ class _Runner:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        except (OSError, ValueError) as err:
-            shutil.rmtree(workdir, ignore_errors=True)
-            reason = f"CannotStartContainerError: {err}"
-            _put_log(logs, stream, reason)
-            self._record(job, attempt, started, None, stream, reason)
-            return _Outcome(None, reason, True)
-        with self.cond:
+        except (OSError, ValueError) as err:  # no such executable, empty command
+            _put_log(logs, stream, f"CannotStartContainerError: {err}")
+            return _Outcome(None, f"CannotStartContainerError: {err}", True)
+        with self.lock:
             self.procs[job.job_id] = proc
             if job.stop:  # terminated while starting
                 _kill_group(proc)
-        job.job_started_at = started
+        job.job_started_at = datetime.now()
         job.status = JobStatus.RUNNING
-        assert proc.stdout is not None
         pump = threading.Thread(target=_pump, args=(logs, stream, proc.stdout), daemon=True)
         pump.start()
         timed_out = False
@@ -222,21 +238,17 @@ class _Runner:
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:
-            with self.cond:
+            with self.lock:
                 del self.procs[job.job_id]
             _kill_group(proc)  # like a container: nothing outlives the main process
             proc.wait()
             pump.join()
-            shutil.rmtree(workdir, ignore_errors=True)
         code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
         if timed_out:
-            outcome = _Outcome(code, TIMEOUT_REASON, False)
-        elif job.stop:
-            outcome = _Outcome(code, job.job_stopped_reason or STOPPED_REASON, False)
-        else:
-            outcome = _Outcome(code, EXITED_REASON, True)
-        self._record(job, attempt, started, code, stream, outcome.reason)
-        return outcome
+            return _Outcome(code, TIMEOUT_REASON, False)
+        if job.stop:
+            return _Outcome(code, job.job_stopped_reason or STOPPED_REASON, False)
+        return _Outcome(code, EXITED_REASON, True)
 
     def _environment(self, job: Job, attempt: int) -> dict[str, str]:
         env = dict(os.environ)
@@ -253,24 +265,8 @@ class _Runner:
         env["PATH"] = os.pathsep.join([venv_bin, env.get("PATH", os.defpath)])
         return env
 
-    @staticmethod
-    def _record(
-        job: Job, attempt: int, started: datetime, code: int | None, stream: str, reason: str
-    ) -> None:
-        container: dict[str, Any] = {"logStreamName": stream}
-        if code is not None:
-            container["exitCode"] = code
-        job.attempts.append(
-            {
-                "container": container,
-                "startedAt": datetime2int_milliseconds(started),
-                "stoppedAt": datetime2int_milliseconds(datetime.now()),
-                "statusReason": reason,
-            }
-        )
-
     def _finish(self, job: Job, outcome: _Outcome) -> None:
-        with self.cond:
+        with self.lock:
             job.exit_code = outcome.exit_code
             job.job_stopped_reason = outcome.reason
             job._mark_stopped(success=outcome.exit_code == 0)
@@ -280,19 +276,20 @@ class _Runner:
                 starts = [c.job_started_at for c in children if c.job_started_at != _NEVER]
                 parent.job_started_at = min(starts, default=_NEVER)
                 parent._mark_stopped(success=all(c.status == "SUCCEEDED" for c in children))
-            self.cond.notify_all()
+            self.job_ended.notify_all()
 
     def kill(self, job: Job) -> None:
         """Kill the job's process group, if running, and wake it if it waits for a slot."""
-        with self.cond:
+        with self.lock:
             proc = self.procs.get(job.job_id)
             if proc is not None:
                 _kill_group(proc)
-            self.cond.notify_all()
+            self.slot_freed.notify_all()
+            self.job_ended.notify_all()
 
     def shutdown(self, timeout: float) -> None:
         """Terminate every unfinished job and wait up to ``timeout`` s for each job's thread."""
-        with self.cond:
+        with self.lock:
             self.closed = True
             jobs = list(self.jobs)
         for job in jobs:
@@ -384,20 +381,12 @@ def _describe(job: Job) -> dict[str, Any]:
     return result
 
 
-def _list_jobs(
-    backend: BatchBackend,
-    job_queue_name: str | None,
-    array_job_id: str | None,
-    job_status: str | None = None,
-    filters: list[dict[str, Any]] | None = None,
-) -> list[Job]:
-    if job_status is None and filters is None:
-        job_status = JobStatus.RUNNING.value  # AWS: no status and no filters lists RUNNING jobs
-    jobs = _original(BatchBackend, "list_jobs")(
-        backend, job_queue_name, array_job_id, job_status, filters
-    )
-    if array_job_id:
-        return [job for job in jobs if job.job_id.startswith(f"{array_job_id}:")]
+def _list_jobs(backend: BatchBackend, **query: Any) -> list[Job]:
+    if query.get("job_status") is None and query.get("filters") is None:
+        query["job_status"] = "RUNNING"  # AWS: no status and no filters lists RUNNING jobs
+    jobs = _original(BatchBackend, "list_jobs")(backend, **query)
+    if query.get("array_job_id"):
+        return [job for job in jobs if job.job_id.startswith(f"{query['array_job_id']}:")]
     return [job for job in jobs if "index" not in job.array_properties]
 
 

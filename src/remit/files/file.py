@@ -20,7 +20,7 @@ from typing import IO, Any, Generic, Literal, TypeVar, overload
 
 from remit.errors import FileError
 from remit.files.filesystem import FileSystem, copy_file, get_filesystem
-from remit.hashing import hash_struct, is_valid, normalize
+from remit.hashing import hash_struct, is_valid, normalize, refresh
 
 #: The special path of a script's standard output: hashed by its path only, never stored.
 STDOUT = "-"
@@ -282,6 +282,12 @@ class StagingDir(_Staging[Dir]):
 @normalize.register(Dir)
 def _normalize_stored(value: File | Dir) -> tuple[str, str, str]:
     return (type(value).__name__, value.path, value.hash)
+
+
+@refresh.register(File)
+@refresh.register(Dir)
+def _refresh_stored(value: File | Dir) -> None:
+    value.update_hash()
 
 
 @is_valid.register(File)
