@@ -64,3 +64,33 @@ def run_cli(
 def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     """The `run_cli` helper as a fixture."""
     return run_cli
+
+
+STANDIN_BUCKET = "remit-test"
+STANDIN_QUEUE = "remit-queue"
+
+
+@pytest.fixture(scope="session")
+def aws_standin():
+    """The local AWS stand-in (moto + local Batch compute) for this test process.
+
+    Its environment (endpoint, fake credentials, region) is exported while it runs, so
+    boto3 in the tests and in `remit` child processes reaches it. One per xdist worker.
+    """
+    from remit import aws
+    from remit.emulate import AWSStandIn
+
+    with AWSStandIn(port=0, buckets=[STANDIN_BUCKET], queues=[STANDIN_QUEUE]) as standin:
+        saved = {key: os.environ.get(key) for key in (*standin.env, "AWS_PROFILE")}
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.update(standin.env)
+        aws.reset_clients()
+        try:
+            yield standin
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            aws.reset_clients()

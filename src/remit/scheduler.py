@@ -388,6 +388,7 @@ class Scheduler:
             options = options if options is not None else self.config.executor_options(name)
             where = self.config.where(f"executors.{name}")
             executor = create_executor(name, options, self.config.config_dir, where)
+            executor.use_cache = self.use_cache
             self._executors[name] = executor
         return executor
 

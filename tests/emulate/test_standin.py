@@ -14,8 +14,9 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import boto3
 import pytest
@@ -58,9 +59,15 @@ def log_lines(logs: Any, stream: str) -> list[str]:
     return [event["message"] for event in events]
 
 
-def test_s3_put_and_get(s3: Any) -> None:
-    s3.put_object(Bucket=BUCKET, Key="hello.txt", Body=b"hello")
-    assert s3.get_object(Bucket=BUCKET, Key="hello.txt")["Body"].read() == b"hello"
+def test_s3_put_and_get_counted_by_operation(standin: AWSStandIn, s3: Any) -> None:
+    standin.reset_calls()
+    s3.put_object(Bucket=BUCKET, Key="dir/hello.txt", Body=b"hello")
+    assert s3.get_object(Bucket=BUCKET, Key="dir/hello.txt")["Body"].read() == b"hello"
+    assert s3.head_object(Bucket=BUCKET, Key="dir/hello.txt")["ContentLength"] == 5
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="dir/")["KeyCount"] == 1
+
+    expected = ["PutObject", "GetObject", "HeadObject", "ListObjectsV2"]
+    assert standin.calls() == Counter(expected)
 
 
 def test_job_runs_command_with_the_endpoint_and_logs_its_output(
@@ -204,68 +211,74 @@ def test_calls_are_counted_per_caller(standin: AWSStandIn, batch: Any) -> None:
 
 
 @contextmanager
-def cli_standin(*args: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, str], Any]]:
-    """Run `remit emulate aws --port 0 ARGS`; yield the process, its env and a Batch client."""
+def cli_standin(*args: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """Run `remit emulate aws --port 0 ARGS` until ready; yield the process and its env."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "remit", "emulate", "aws", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert proc.stdout is not None and proc.stderr is not None
     stderr: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [stderr.put(line) for line in proc.stderr], daemon=True).start()
+    threading.Thread(target=_lines_into, args=(proc.stderr, stderr), daemon=True).start()
     try:
         ready = stderr.get(timeout=20)
         assert ready.startswith("[remit] AWS stand-in ready on http://127.0.0.1:"), ready
-        assert proc.stdout is not None
         exports = [proc.stdout.readline() for _ in range(5)]
         env = dict(line.removeprefix("export ").strip().split("=", 1) for line in exports)
         assert env["AWS_ENDPOINT_URL"] == ready.split(" on ")[1].strip()
-        session = boto3.session.Session(
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            region_name=env["AWS_DEFAULT_REGION"],
-        )
-        batch = session.client("batch", endpoint_url=env["AWS_ENDPOINT_URL"])
-        batch.register_job_definition(
-            jobDefinitionName=JOB_DEFINITION,
-            type="container",
-            containerProperties=CONTAINER_PROPERTIES,
-        )
-        yield proc, env, batch
+        yield proc, env
     finally:
-        if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        finally:
             proc.kill()
-        proc.wait()
-        proc.stdout.close() if proc.stdout else None
+            proc.stdout.close()
+
+
+def _lines_into(stream: IO[str], lines: queue.Queue[str]) -> None:
+    with stream:
+        for line in stream:
+            lines.put(line)
+
+
+def clients(env: dict[str, str]) -> tuple[Any, Any]:
+    """S3 and Batch clients of the stand-in whose env is `env`; JOB_DEFINITION registered."""
+    session = boto3.session.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )
+    s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
+    batch = session.client("batch", endpoint_url=env["AWS_ENDPOINT_URL"])
+    batch.register_job_definition(
+        jobDefinitionName=JOB_DEFINITION, type="container", containerProperties=CONTAINER_PROPERTIES
+    )
+    return s3, batch
 
 
 def test_cli_serves_until_sigint_and_ends_its_jobs(tmp_path: Path) -> None:
-    with cli_standin("--bucket", "cli-bucket", "--env-file", str(tmp_path / "aws.env")) as (
-        proc,
-        env,
-        batch,
-    ):
-        assert (tmp_path / "aws.env").read_text().startswith("export AWS_ENDPOINT_URL=")
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=env["AWS_ENDPOINT_URL"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            region_name="us-east-1",
-        )
+    env_file = tmp_path / "aws.env"
+    with cli_standin("--bucket", "cli-bucket", "--env-file", str(env_file)) as (proc, env):
+        assert env_file.read_text().startswith(f"export AWS_ENDPOINT_URL={env['AWS_ENDPOINT_URL']}")
+        s3, batch = clients(env)
         s3.put_object(Bucket="cli-bucket", Key="k", Body=b"v")
         assert s3.get_object(Bucket="cli-bucket", Key="k")["Body"].read() == b"v"
         pid_file = tmp_path / "pid"
-        job_id = submit(batch, ["sh", "-c", f"echo $$ > {pid_file}; exec sleep 60"])
+        job_id = submit(
+            batch,
+            ["sh", "-c", f"echo $$ > {pid_file}.tmp; mv {pid_file}.tmp {pid_file}; exec sleep 60"],
+        )
         wait_for(batch, job_id, ("RUNNING",))
-        while not pid_file.exists() or not pid_file.read_text().strip():
+        while not pid_file.exists():
             time.sleep(0.05)
 
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=15) == 0
-        with pytest.raises(ProcessLookupError):
-            os.kill(int(pid_file.read_text()), 0)
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
 
 
 def test_max_jobs_caps_concurrent_jobs(tmp_path: Path) -> None:
@@ -277,9 +290,37 @@ def test_max_jobs_caps_concurrent_jobs(tmp_path: Path) -> None:
             f.write(f"{{start}} {{time.time()}}")
         """
     )
-    with cli_standin("--max-jobs", "1") as (_, _, batch):
+    with cli_standin("--max-jobs", "1") as (_, env):
+        _, batch = clients(env)
         job_ids = [submit(batch, ["python", "-c", script]) for _ in range(3)]
         assert all(wait_for(batch, job_id)["status"] == "SUCCEEDED" for job_id in job_ids)
 
-    spans = sorted(tuple(map(float, (tmp_path / j).read_text().split())) for j in job_ids)
-    assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:]))
+    spans = sorted(tuple(map(float, (tmp_path / job_id).read_text().split())) for job_id in job_ids)
+    assert all(end <= next_start for (_, end), (next_start, _) in pairwise(spans))
+
+
+def test_restart_begins_empty_on_the_same_port() -> None:
+    script = textwrap.dedent(
+        """
+        import boto3
+        from remit.emulate import AWSStandIn
+
+        def buckets(aws):
+            s3 = boto3.client("s3", endpoint_url=aws.endpoint_url, region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+            return [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]
+
+        with AWSStandIn(buckets=["first-bucket"]) as first:
+            port = first.port
+            assert buckets(first) == ["first-bucket"]
+        second = AWSStandIn(port=port, buckets=["second-bucket"])
+        for _ in range(2):  # start/stop/start of one instance too
+            with second:
+                assert second.port == port and buckets(second) == ["second-bucket"]
+        print("ok")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout == "ok\n", result.stderr

@@ -17,7 +17,7 @@ def emulate() -> None:
     """Run local stand-ins for cloud services, for development and tests."""
 
 
-@emulate.command()
+@emulate.command(short_help="Serve a local AWS: S3, Batch (jobs run locally), Logs, IAM, STS.")
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import os
 import re
 import shutil
 import socket
@@ -92,8 +93,8 @@ class AWSStandIn:
 
     def start(self) -> AWSStandIn:
         """Start serving with empty backends, the buckets and one job queue per queue name."""
-        if self._server is not None:
-            raise RuntimeError("the AWS stand-in is already running")
+        if self._server is not None or batch_runner.installed():
+            raise RuntimeError("an AWS stand-in is already running in this process")
         batch_runner.reset_moto()
         server = batch_runner.MotoServer(self._requested_port, self._counting)
         server.start()
@@ -102,10 +103,11 @@ class AWSStandIn:
             self._port = server.get_host_and_port()[1]
             socket.create_connection(("127.0.0.1", self._port), timeout=5).close()
             if self.job_root is None:
-                self._own_root = tempfile.mkdtemp(prefix="remit-standin-")
-            batch_runner.install(
-                max_jobs=self.max_jobs, job_root=self.job_root or self._own_root, env=self.env
-            )
+                self._own_root = root = tempfile.mkdtemp(prefix="remit-standin-")
+            else:
+                root = self.job_root
+                os.makedirs(root, exist_ok=True)
+            batch_runner.install(max_jobs=self.max_jobs, job_root=root, env=self.env)
             self._create_resources()
         except BaseException:
             self.stop()
@@ -236,7 +238,11 @@ def _signing_service(environ: dict[str, Any], query: dict[str, str]) -> str | No
     if "X-Amz-Credential" in query:  # presigned URL
         credential = f"Credential={query['X-Amz-Credential']}"
     match = _CREDENTIAL_SCOPE.search(credential)
-    return match.group(1) if match else None
+    if match:
+        return match.group(1)
+    if "AWSAccessKeyId" in query or credential.startswith("AWS "):
+        return "s3"  # signature version 2: only S3 still uses it (presigned URLs)
+    return None
 
 
 def _form_field(environ: dict[str, Any], name: str) -> str | None:

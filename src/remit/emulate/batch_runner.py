@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,8 @@ from moto.batch.responses import BatchResponse  # noqa: E402
 from moto.batch.utils import JobStatus  # noqa: E402
 from moto.moto_api._internal.models import moto_api_backend  # noqa: E402
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: E402
+
+logger = logging.getLogger(__name__)
 
 WORKER_EXEC_ENV = "remit-standin-job"
 """AWS_EXECUTION_ENV of job processes; botocore puts ``exec-env/<it>`` in their User-Agent."""
@@ -70,8 +73,8 @@ class MotoServer(ThreadedMotoServer):
     def _server_entry(self) -> None:
         try:
             super()._server_entry()
-        except Exception as err:  # make_server failed, e.g. port in use: start() raises it
-            self._error = err
+        except BaseException as err:  # werkzeug calls sys.exit() when it cannot bind
+            self._error = OSError(f"cannot listen on 127.0.0.1:{self._port}: {err!r}")
             self._server_ready_event.set()
 
     def start(self) -> None:
@@ -79,6 +82,10 @@ class MotoServer(ThreadedMotoServer):
         werkzeug_log = logging.getLogger("werkzeug")
         if werkzeug_log.level == logging.NOTSET:
             werkzeug_log.setLevel(logging.WARNING)
+        if self._port:  # fail with the real reason (e.g. EADDRINUSE) before werkzeug tries
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind(("127.0.0.1", self._port))
         super().start()
         if self._error is not None:
             raise self._error
@@ -143,6 +150,9 @@ class _Runner:
                 if outcome.exit_code == 0 or not outcome.retryable:
                     break
             self._finish(job, outcome)
+        except Exception as err:  # a bug here must fail the job, not leave it hanging
+            logger.exception("AWS stand-in: job %s", job.job_id)
+            self._finish(job, _Outcome(None, f"AWS stand-in error: {err!r}", False))
         finally:
             with self.lock:
                 self.jobs.discard(job)
@@ -409,6 +419,11 @@ _PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
     (BatchBackend, "list_jobs"): _list_jobs,
     (BatchResponse, "submitjob"): _submitjob,
 }
+
+
+def installed() -> bool:
+    """Whether a stand-in's runner is installed (moto's state is global to the process)."""
+    return _runner is not None
 
 
 def install(*, max_jobs: int, job_root: str, env: Mapping[str, str]) -> None:

@@ -26,6 +26,7 @@ class Executor:
         self.name = name
         self.options = options
         self.config_dir = config_dir
+        self.use_cache = True  # False under --no-cache: remote jobs must not reuse old outputs
         self._report: Report | None = None
 
     @classmethod

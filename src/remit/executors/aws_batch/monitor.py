@@ -1,0 +1,209 @@
+"""Watches submitted AWS Batch jobs and reports each remit job once it ends.
+
+One DescribeJobs call covers 100 jobs in flight (single jobs and array parents); an array's
+finished children are listed with ListJobs only when its status summary moved. Polling
+starts fast and backs off (x1.5) up to ``job_monitor_interval`` while nothing changes; with
+many jobs in flight the shortest interval grows so that polls stay near 4 calls a second.
+Results are read from scratch in a thread pool; failures carry the remote traceback, the
+job's status reason and the tail of its CloudWatch log stream.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from remit.errors import JobLostError, JobTimeoutError, RemoteJobError
+from remit.executors.aws_batch.options import BatchOptions
+from remit.jobs import Job, JobFailure
+from remit.progress import log_line
+from remit.remote import scratch
+
+if TYPE_CHECKING:
+    from remit.executors.aws_batch.executor import AWSBatchExecutor
+
+MIN_INTERVAL = 0.25
+LOG_TAIL_LINES = 50
+LOG_GROUP = "/aws/batch/job"
+_DESCRIBE_CHUNK = 100
+
+
+@dataclass
+class Tracked:
+    """A Batch job in flight: one remit job, or an array parent and its remit jobs by index."""
+
+    batch_id: str
+    jobs: list[Job]
+    opts: BatchOptions
+    array: bool = False
+    done: set[int] = field(default_factory=set)
+
+
+class BatchMonitor:
+    """The polling loop of one AWSBatchExecutor."""
+
+    def __init__(self, executor: AWSBatchExecutor) -> None:
+        self.executor = executor
+        self._tracked: dict[str, Tracked] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+
+    def track(self, tracked: Tracked) -> None:
+        """Watch a submitted (or re-attached) Batch job."""
+        with self._lock:
+            self._tracked[tracked.batch_id] = tracked
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Poll now (also used to notice stop)."""
+        self._wake.set()
+
+    def run(self) -> None:
+        """The monitor thread's loop."""
+        stop = self.executor._stop
+        interval = MIN_INTERVAL
+        while not stop.is_set():
+            with self._lock:
+                idle = not self._tracked
+            self._wake.wait(None if idle else interval)
+            self._wake.clear()
+            if stop.is_set():
+                return
+            try:
+                changed = self._poll()
+            except Exception as exc:  # a transient API error: log it and poll again later
+                log_line(f"AWSBatchExecutor: polling failed, will retry: {exc}")
+                changed = False
+            with self._lock:
+                chunks = -(-len(self._tracked) // _DESCRIBE_CHUNK)
+            floor = MIN_INTERVAL * max(1, chunks)  # about 4 DescribeJobs calls a second at most
+            ceiling = max(floor, self.executor.opts.job_monitor_interval)
+            interval = floor if changed else min(interval * 1.5, ceiling)
+
+    def _poll(self) -> bool:
+        with self._lock:
+            snapshot = list(self._tracked.values())
+        if not snapshot:
+            return False
+        batch = self.executor.client("batch")
+        described: dict[str, dict[str, Any]] = {}
+        ids = [t.batch_id for t in snapshot]
+        for start in range(0, len(ids), _DESCRIBE_CHUNK):
+            for job in batch.describe_jobs(jobs=ids[start:start + _DESCRIBE_CHUNK])["jobs"]:
+                described[job["jobId"]] = job
+        changed = False
+        for tracked in snapshot:
+            description = described.get(tracked.batch_id)
+            if description is None:
+                self._forget(tracked)
+                for job in tracked.jobs:
+                    error = JobLostError(f"AWS Batch no longer knows job {tracked.batch_id}")
+                    self.executor.report(job, None, JobFailure(error, str(error) + "\n", job))
+                changed = True
+            elif tracked.array:
+                changed |= self._poll_array(tracked, description)
+            elif description["status"] in ("SUCCEEDED", "FAILED"):
+                self._forget(tracked)
+                self._finish(tracked.jobs[0], description, tracked.opts)
+                changed = True
+        return changed
+
+    def _poll_array(self, tracked: Tracked, parent: dict[str, Any]) -> bool:
+        summary = parent.get("arrayProperties", {}).get("statusSummary") or {}
+        finished = summary.get("SUCCEEDED", 0) + summary.get("FAILED", 0)
+        if finished <= len(tracked.done) and parent["status"] not in ("SUCCEEDED", "FAILED"):
+            return False
+        batch = self.executor.client("batch")
+        failed_ids: list[str] = []
+        paginator = batch.get_paginator("list_jobs")
+        for status in ("SUCCEEDED", "FAILED"):
+            for page in paginator.paginate(arrayJobId=tracked.batch_id, jobStatus=status):
+                for child in page["jobSummaryList"]:
+                    index = int(child["jobId"].rsplit(":", 1)[1])
+                    if index in tracked.done:
+                        continue
+                    tracked.done.add(index)
+                    if status == "SUCCEEDED":
+                        self._finish(tracked.jobs[index], child | {"status": status},
+                                     tracked.opts)
+                    else:
+                        failed_ids.append(child["jobId"])
+        for start in range(0, len(failed_ids), _DESCRIBE_CHUNK):
+            for child in batch.describe_jobs(jobs=failed_ids[start:start + _DESCRIBE_CHUNK])[
+                    "jobs"]:
+                index = int(child["jobId"].rsplit(":", 1)[1])
+                self._finish(tracked.jobs[index], child, tracked.opts)
+        if len(tracked.done) >= len(tracked.jobs):
+            self._forget(tracked)
+        return True
+
+    def _forget(self, tracked: Tracked) -> None:
+        with self._lock:
+            self._tracked.pop(tracked.batch_id, None)
+
+    def _finish(self, job: Job, description: dict[str, Any], opts: BatchOptions) -> None:
+        if description["status"] == "SUCCEEDED":
+            self.executor._io.submit(self._read_output, job, opts)
+        else:
+            self.executor._io.submit(self._read_error, job, description, opts)
+
+    def finish_from_scratch(self, job: Job, opts: BatchOptions) -> None:
+        """Report a job whose output an earlier run's Batch job already left in scratch."""
+        log_line(f"AWSBatchExecutor: remit job {job.id} found its output in scratch "
+                 f"({scratch.job_dir(opts.s3_scratch, job.eval_hash)}); not submitted again")
+        self._read_output(job, opts)
+
+    def _read_output(self, job: Job, opts: BatchOptions) -> None:
+        path = scratch.job_path(opts.s3_scratch, job.eval_hash, "output")
+        try:
+            result = scratch.read_pickle(path)
+        except Exception as exc:
+            error = JobLostError(f"AWS Batch job {job.tags.get('aws_batch_job')} succeeded "
+                                 f"but its output could not be read from {path}: {exc}")
+            self.executor.report(job, None, JobFailure(error, str(error) + "\n", job))
+            return
+        self.executor.report(job, result, None)
+
+    def _read_error(self, job: Job, description: dict[str, Any], opts: BatchOptions) -> None:
+        batch_id = description["jobId"]
+        container = description.get("container") or {}
+        attempts = description.get("attempts") or []
+        if not container.get("logStreamName") and attempts:
+            container = {**attempts[-1].get("container", {}), **container}
+        reason = description.get("statusReason", "")
+        try:
+            error, remote_tb = scratch.read_pickle(
+                scratch.job_path(opts.s3_scratch, job.eval_hash, "error"))
+        except Exception:
+            error, remote_tb = None, ""
+        if error is None:
+            if "timeout" in reason.lower():
+                error = JobTimeoutError(f"AWS Batch job {batch_id} ran longer than its timeout "
+                                        f"of {opts.timeout} s: {reason}")
+            else:
+                error = RemoteJobError(f"AWS Batch job {batch_id} failed without a remit error "
+                                       f"file: {reason or 'no reason given'}")
+        lines = [remote_tb.rstrip()] if remote_tb else [f"{type(error).__name__}: {error}"]
+        detail = f"AWS Batch job {batch_id} FAILED: {reason or '-'}"
+        if container.get("reason"):
+            detail += f" (container: {container['reason']})"
+        if container.get("exitCode") is not None:
+            detail += f", exit code {container['exitCode']}"
+        lines.append(detail)
+        stream = container.get("logStreamName")
+        tail = self._log_tail(stream) if stream else []
+        if tail:
+            lines.append(f"Last {len(tail)} lines of CloudWatch log stream {LOG_GROUP}/{stream}:")
+            lines.extend("  " + line for line in tail)
+        self.executor.report(job, None, JobFailure(error, "\n".join(lines) + "\n", job))
+
+    def _log_tail(self, stream: str) -> list[str]:
+        try:
+            events = self.executor.client("logs").get_log_events(
+                logGroupName=LOG_GROUP, logStreamName=stream, limit=LOG_TAIL_LINES,
+                startFromHead=False,
+            )["events"]
+        except Exception:
+            return []
+        return [event["message"].rstrip("\n") for event in events]

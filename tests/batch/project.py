@@ -1,0 +1,33 @@
+"""Builds throwaway remit projects (workflow, library package, config) for Batch tests."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+BATCH_SECTION = """
+[executors.batch]
+type = aws_batch
+image = remit-test:latest
+queue = remit-queue
+s3_scratch = s3://remit-test/{scratch}/
+job_name_prefix = {prefix}
+batch_tags = {{"project": "acme", "user": "tester"}}
+job_monitor_interval = 1
+{extra}
+"""
+
+
+def make_project(root: Path, workflow: str, scratch: str = "remit", prefix: str = "remit-test",
+                 extra: str = "", lib: str | None = None) -> Path:
+    """Write workflow.py, .remit/remit.ini and optionally task_lib/utils.py under root."""
+    (root / ".remit").mkdir(parents=True, exist_ok=True)
+    (root / ".remit" / "remit.ini").write_text(
+        BATCH_SECTION.format(scratch=scratch, prefix=prefix, extra=textwrap.dedent(extra))
+    )
+    (root / "workflow.py").write_text(textwrap.dedent(workflow))
+    if lib is not None:
+        (root / "task_lib").mkdir(exist_ok=True)
+        (root / "task_lib" / "__init__.py").write_text("")
+        (root / "task_lib" / "utils.py").write_text(textwrap.dedent(lib))
+    return root
