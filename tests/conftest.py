@@ -94,3 +94,12 @@ def aws_standin():
                 else:
                     os.environ[key] = value
             aws.reset_clients()
+
+
+def status_row(output: str, task: str) -> list[int]:
+    """The final JOB STATUS table's counts for a task: PENDING RUNNING FAILED CACHED DONE TOTAL."""
+    rows = [line for line in output.splitlines()
+            if line.startswith("[remit] | ") and line.split()[2] == task]
+    if not rows:
+        raise AssertionError(f"no status row for {task} in:\n{output}")
+    return [int(n) for n in rows[-1].split()[3:]]

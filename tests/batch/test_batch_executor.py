@@ -15,7 +15,7 @@ import pytest
 
 from remit.executors.aws_batch.monitor import MIN_INTERVAL
 from tests.batch.project import make_project
-from tests.conftest import run_cli
+from tests.conftest import run_cli, status_row
 
 pytestmark = pytest.mark.aws
 
@@ -56,12 +56,6 @@ def lib_task_on_batch(x: int) -> list:
     return ["lib_task_on_batch", os.environ.get("AWS_BATCH_JOB_ID"), x]
 '''
 
-
-def status_row(output: str, task: str) -> list[int]:
-    for line in output.splitlines():
-        if line.startswith("[remit] | ") and line.split()[2] == task:
-            return [int(n) for n in line.split()[3:]]
-    raise AssertionError(f"no status row for {task}")
 
 
 def s3_keys(prefix: str) -> list[str]:

@@ -6,7 +6,7 @@ import sqlite3
 import textwrap
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, status_row
 
 WORKFLOW = '''
 from remit import task
@@ -35,12 +35,6 @@ def write(tmp_path: Path, source: str, name: str = "workflow.py") -> Path:
     path.write_text(textwrap.dedent(source))
     return path
 
-
-def status_row(output: str, task: str) -> list[int]:
-    for line in output.splitlines():
-        if line.startswith("[remit] | ") and line.split()[2] == task:
-            return [int(n) for n in line.split()[3:]]
-    raise AssertionError(f"no status row for {task} in:\n{output}")
 
 
 def test_run_prints_log_table_and_result(tmp_path: Path) -> None:

@@ -130,7 +130,7 @@ class _LogView:
                 if files[role]:
                     self.echo(f"\n{indent}  {title}:")
                     for f in files[role]:
-                        self.echo(f"{indent}    File {f['value_hash'][:8]} {f['path']}")
+                        self.echo(f"{indent}    File {f['content_hash'][:8]} {f['path']}")
         task = self.q.task(job["task_hash"])
         if task is not None:
             self.task(task, indent + "  ")
@@ -191,7 +191,8 @@ class _LogView:
             self.echo("No Files recorded yet.")
             return
         for row in rows:
-            self.echo(f"File {row['value_hash'][:8]} {format_time(row['first_seen'])}  {row['path']}")
+            self.echo(f"File {row['content_hash'][:8]} {format_time(row['first_seen'])}  "
+                      f"{row['path']}")
 
     def file(self, path: str) -> None:
         versions = self.q.files(path)
@@ -200,7 +201,7 @@ class _LogView:
                 f"no File recorded at {path}; `remit log --file` lists the recorded ones"
             )
         latest = next((v for v in versions if self.q.producer(v["value_hash"])), versions[0])
-        self.echo(f"File {latest['value_hash'][:8]} {format_time(latest['first_seen'])} "
+        self.echo(f"File {latest['content_hash'][:8]} {format_time(latest['first_seen'])} "
                   f"{latest['path']}")
         producer = self.q.producer(latest["value_hash"])
         if producer is None:

@@ -79,8 +79,11 @@ class _Stored(ABC):
         return f"{type(self).__name__}(path={self.path}, hash={self.hash[:8]})"
 
     def __remit_file_record__(self) -> tuple[str, str]:
-        """(path, content hash) for the provenance store's file table."""
-        return self.path, self.hash
+        """(path, content hash) for the provenance store (local paths made absolute)."""
+        path = self.path
+        if "://" not in path and path != STDOUT:
+            path = os.path.abspath(path)
+        return path, self.hash
 
     def __eq__(self, other: object) -> bool:
         return (
