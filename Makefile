@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	cd examples/quickstart && ../../$(BIN)/remit run workflow.py main
+	bash scripts/demo.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto -q $(PYTEST_ARGS)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -36,6 +37,8 @@ WORKLOAD_FILE = "wf.py"
 # Environment variables that would point an engine at a config/DB outside the work dir.
 _CONFIG_ENV = ("REMIT_CONFIG", "REDUN_CONFIG")
 _CONFIG_DIRNAME = {"remit": ".remit", "redun": ".redun"}
+# Both engines log one "[engine] Run    Job ..." or "[engine] Cached Job ..." line per job.
+_JOB_LINE = re.compile(r"^\[(?:remit|redun)\] (Run|Cached) +Job ", re.MULTILINE)
 
 
 class BenchError(RuntimeError):
@@ -178,15 +181,16 @@ def make_workdir(engine: str, template: str, label: str) -> Path:
 
 
 def run_measured(
-    argv: Sequence[str], workdir: Path, timeout_s: float | None = None
+    argv: Sequence[str], workdir: Path, tag: str, timeout_s: float | None = None
 ) -> RunResult:
     """Run ``argv`` in ``workdir``; measure its wall time and peak RSS via ``os.wait4``.
 
-    stdout and stderr go to files in ``workdir`` (no pipe to drain while waiting). On
+    stdout and stderr go to ``TAG.stdout.txt`` and ``TAG.stderr.txt`` in ``workdir`` (no
+    pipe to drain while waiting). On
     ``timeout_s`` the child's whole process group is killed and ``BenchError`` raised.
     """
     env = {k: v for k, v in os.environ.items() if k not in _CONFIG_ENV}
-    out_path, err_path = workdir / "stdout.txt", workdir / "stderr.txt"
+    out_path, err_path = workdir / f"{tag}.stdout.txt", workdir / f"{tag}.stderr.txt"
     timed_out = threading.Event()
     with out_path.open("wb") as out, err_path.open("wb") as err:
         start = time.perf_counter()
@@ -230,14 +234,15 @@ def run_measured(
 def run_engine(
     engine: str,
     workdir: Path,
-    task_args: Sequence[str],
-    expected: str,
+    scenario: Scenario,
     timeout_s: float | None = None,
 ) -> RunResult:
     """``<engine> run wf.py TASK ARGS...`` in ``workdir``, failing loudly unless it printed
-    ``expected`` as its result and created its DB in ``workdir``."""
+    the expected result, logged the expected number of jobs run and served from cache, and
+    created its DB in ``workdir``."""
+    task_args, expected = scenario.task_args, scenario.expected
     argv = [str(engine_command(engine)), "run", WORKLOAD_FILE, *task_args]
-    result = run_measured(argv, workdir, timeout_s)
+    result = run_measured(argv, workdir, scenario.name, timeout_s)
     where = f"{' '.join([engine, 'run', WORKLOAD_FILE, *task_args])} (in {workdir})"
     if result.returncode != 0:
         raise BenchError(
@@ -250,6 +255,17 @@ def run_engine(
         )
     if not (workdir / _CONFIG_DIRNAME[engine]).is_dir():
         raise BenchError(f"{where} did not create {_CONFIG_DIRNAME[engine]}/ in its work dir")
+    kinds = _JOB_LINE.findall(result.stderr)
+    if not kinds:
+        progress(f"warning: {where} logged no job lines; cannot check what it ran or cached")
+        return result
+    ran, cached = kinds.count("Run"), kinds.count("Cached")
+    want_ran = 0 if scenario.cached else scenario.jobs
+    if (ran, cached) != (want_ran, scenario.jobs - want_ran):
+        raise BenchError(
+            f"{where} logged {ran} jobs run and {cached} from cache; expected {want_ran} run "
+            f"and {scenario.jobs - want_ran} from cache (stderr in {workdir}, with --keep)"
+        )
     return result
 
 
@@ -258,7 +274,9 @@ class Scenario:
     """One benchmarked command: run ``task_args`` on ``template``'s workload.
 
     ``reuse`` names an earlier scenario whose work dir (and so DB) to run in again, e.g.
-    a cached re-run; otherwise the scenario gets a fresh, empty work dir.
+    a cached re-run; otherwise the scenario gets a fresh, empty work dir. ``jobs`` is the
+    number of jobs the run has: all of them must run, or with ``cached`` all come from the
+    cache.
     """
 
     name: str
@@ -267,6 +285,7 @@ class Scenario:
     expected: str
     jobs: int
     reuse: str | None = None
+    cached: bool = False
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -305,8 +324,7 @@ def run_scenarios(
                         dirs[sc.name] = make_workdir(engine, sc.template, label)
                         workdirs.append(dirs[sc.name])
                     progress(f"{engine} {label} {sc.name} (run {rep}/{args.repeat}) ...")
-                    run = run_engine(engine, dirs[sc.name], sc.task_args, sc.expected,
-                                     args.timeout)
+                    run = run_engine(engine, dirs[sc.name], sc, args.timeout)
                     progress(f"{engine} {label} {sc.name}: {run.wall_s:.2f} s, "
                              f"cpu {run.cpu_s:.2f} s, {run.peak_rss_mib:.0f} MiB, "
                              f"result {run.result_line()}")

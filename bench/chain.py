@@ -42,7 +42,7 @@ def scenarios(depth: int) -> list[Scenario]:
     args = ("countdown", "--n", str(depth))
     return [
         Scenario("fresh", CHAIN, args, "0", jobs=depth + 1),
-        Scenario("cached", CHAIN, args, "0", jobs=depth + 1, reuse="fresh"),
+        Scenario("cached", CHAIN, args, "0", jobs=depth + 1, reuse="fresh", cached=True),
     ]
 
 

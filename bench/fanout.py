@@ -64,7 +64,7 @@ def scenarios(n: int) -> list[Scenario]:
     expected = str(sum(range(n)))
     return [
         Scenario("fresh", FANOUT, args, expected, jobs=n + 2),
-        Scenario("cached", FANOUT, args, expected, jobs=n + 2, reuse="fresh"),
+        Scenario("cached", FANOUT, args, expected, jobs=n + 2, reuse="fresh", cached=True),
         Scenario("one-task", ONE_TASK, ("main",), "42", jobs=1),
     ]
 

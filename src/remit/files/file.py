@@ -254,10 +254,13 @@ class Dir(_Stored):
 T = TypeVar("T", File, Dir)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class _Staging(Generic[T]):
     local: T
     remote: T
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(local={self.local.path}, remote={self.remote!r})"
 
     def stage(self) -> T:
         """Copy remote to local (before a script runs); return the local value, rehashed."""
@@ -268,7 +271,7 @@ class _Staging(Generic[T]):
         return self.local.copy_to(self.remote)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class StagingFile(_Staging[File]):
     """A remote File and the local File a script reads or writes in its place.
 
@@ -276,7 +279,7 @@ class StagingFile(_Staging[File]):
     """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class StagingDir(_Staging[Dir]):
     """A remote Dir and the local Dir a script reads or writes in its place."""
 

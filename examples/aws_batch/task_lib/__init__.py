@@ -1,0 +1,1 @@
+"""Library tasks for the AWS Batch example: code in subpackages travels in the code package."""
