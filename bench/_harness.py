@@ -95,8 +95,29 @@ class Measurement:
         """``0.41 s (2443 tasks/s, 52 MiB, cpu 0.38 s)``: the text of tables and summaries."""
         rate = self.tasks_per_s
         rate_text = f"{rate:.0f}" if rate >= 100 else f"{rate:.1f}"
-        return (f"{self.wall_s:.2f} s ({rate_text} tasks/s, {self.peak_rss_mib:.0f} MiB, "
-                f"cpu {self.cpu_s:.2f} s)")
+        return (
+            f"{self.wall_s:.2f} s ({rate_text} tasks/s, {self.peak_rss_mib:.0f} MiB, "
+            f"cpu {self.cpu_s:.2f} s)"
+        )
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One benchmarked command: run ``task_args`` on ``template``'s workload.
+
+    ``reuse`` names an earlier scenario whose work dir (and so DB) to run in again, e.g.
+    a cached re-run; otherwise the scenario gets a fresh, empty work dir. ``jobs`` is the
+    number of jobs the run has: all of them must run, or with ``cached`` all come from the
+    cache.
+    """
+
+    name: str
+    template: str
+    task_args: tuple[str, ...]
+    expected: str
+    jobs: int
+    reuse: str | None = None
+    cached: bool = False
 
 
 def progress(message: str) -> None:
@@ -186,8 +207,8 @@ def run_measured(
     """Run ``argv`` in ``workdir``; measure its wall time and peak RSS via ``os.wait4``.
 
     stdout and stderr go to ``TAG.stdout.txt`` and ``TAG.stderr.txt`` in ``workdir`` (no
-    pipe to drain while waiting). On
-    ``timeout_s`` the child's whole process group is killed and ``BenchError`` raised.
+    pipe to drain while waiting). The child runs in a session of its own; after
+    ``timeout_s``, or if the wait is interrupted, its whole process group is killed.
     """
     env = {k: v for k, v in os.environ.items() if k not in _CONFIG_ENV}
     out_path, err_path = workdir / f"{tag}.stdout.txt", workdir / f"{tag}.stderr.txt"
@@ -195,8 +216,13 @@ def run_measured(
     with out_path.open("wb") as out, err_path.open("wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            list(argv), cwd=workdir, env=env, stdout=out, stderr=err,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            list(argv),
+            cwd=workdir,
+            env=env,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
         def kill() -> None:
@@ -211,6 +237,11 @@ def run_measured(
             timer.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # e.g. Ctrl-C: the child has its own session, so end it here
+            kill()
+            os.waitpid(proc.pid, 0)
+            proc.returncode = -signal.SIGKILL
+            raise
         finally:
             if timer is not None:
                 timer.cancel()
@@ -269,35 +300,27 @@ def run_engine(
     return result
 
 
-@dataclass(frozen=True)
-class Scenario:
-    """One benchmarked command: run ``task_args`` on ``template``'s workload.
-
-    ``reuse`` names an earlier scenario whose work dir (and so DB) to run in again, e.g.
-    a cached re-run; otherwise the scenario gets a fresh, empty work dir. ``jobs`` is the
-    number of jobs the run has: all of them must run, or with ``cached`` all come from the
-    cache.
-    """
-
-    name: str
-    template: str
-    task_args: tuple[str, ...]
-    expected: str
-    jobs: int
-    reuse: str | None = None
-    cached: bool = False
-
-
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """The options every benchmark script takes."""
-    parser.add_argument("--vs-redun", action="store_true",
-                        help=f"also run each scenario under redun {REDUN_VERSION}")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="runs per scenario; the median wall time is reported")
-    parser.add_argument("--timeout", type=float, default=None,
-                        help="kill and fail a single run after this many seconds")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary work dirs (with stdout.txt, stderr.txt)")
+    parser.add_argument(
+        "--vs-redun",
+        action="store_true",
+        help=f"also run each scenario under redun {REDUN_VERSION}",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per scenario; the median wall time is reported"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="kill and fail a single run after this many seconds",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary work dirs (with each run's stdout, stderr)",
+    )
 
 
 def run_scenarios(
@@ -325,9 +348,11 @@ def run_scenarios(
                         workdirs.append(dirs[sc.name])
                     progress(f"{engine} {label} {sc.name} (run {rep}/{args.repeat}) ...")
                     run = run_engine(engine, dirs[sc.name], sc, args.timeout)
-                    progress(f"{engine} {label} {sc.name}: {run.wall_s:.2f} s, "
-                             f"cpu {run.cpu_s:.2f} s, {run.peak_rss_mib:.0f} MiB, "
-                             f"result {run.result_line()}")
+                    progress(
+                        f"{engine} {label} {sc.name}: {run.wall_s:.2f} s, "
+                        f"cpu {run.cpu_s:.2f} s, {run.peak_rss_mib:.0f} MiB, "
+                        f"result {run.result_line()}"
+                    )
                     results.setdefault((sc.name, engine), Measurement(sc.jobs)).runs.append(run)
     finally:
         cleanup(workdirs, args.keep)
@@ -337,6 +362,19 @@ def run_scenarios(
     ]
 
 
+def run_and_report(
+    label: str, title: str, scenarios: Sequence[Scenario], args: argparse.Namespace
+) -> int:
+    """Run the scenarios and print the table; the exit status for the script (1: failed)."""
+    try:
+        rows = run_scenarios(label, scenarios, args)
+    except BenchError as error:
+        print(f"bench: FAILED: {error}", file=sys.stderr)
+        return 1
+    print_table(f"{title} (median of {args.repeat})", rows)
+    return 0
+
+
 def ratio(remit: Measurement | None, redun: Measurement | None) -> str:
     """redun's wall time over remit's, e.g. ``48x``; ``-`` when either is missing."""
     if remit is None or redun is None:
@@ -344,9 +382,7 @@ def ratio(remit: Measurement | None, redun: Measurement | None) -> str:
     return f"{redun.wall_s / remit.wall_s:.1f}x"
 
 
-def summary_line(
-    scenario: str, remit: Measurement | None, redun: Measurement | None
-) -> str:
+def summary_line(scenario: str, remit: Measurement | None, redun: Measurement | None) -> str:
     """One greppable line, e.g.
     ``fanout n=1000 fresh: remit 0.41 s (2443 tasks/s, 52 MiB) | redun 19.6 s (...) | 48x``.
     """

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from _harness import BenchError, Scenario, add_common_args, print_table, run_scenarios
+from _harness import Scenario, add_common_args, run_and_report
 
 CHAIN = '''\
 """A chain of lazily returned tasks, one job per level."""
@@ -54,13 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.depth < 0:
         parser.error("--depth must be >= 0")
-    try:
-        rows = run_scenarios(f"chain depth={args.depth}", scenarios(args.depth), args)
-    except BenchError as error:
-        print(f"bench: FAILED: {error}", file=sys.stderr)
-        return 1
-    print_table(f"chain, depth={args.depth} (median of {args.repeat})", rows)
-    return 0
+    label = f"chain depth={args.depth}"
+    return run_and_report(label, f"chain, depth={args.depth}", scenarios(args.depth), args)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from _harness import BenchError, Scenario, add_common_args, print_table, run_scenarios
+from _harness import Scenario, add_common_args, run_and_report
 
 FANOUT = '''\
 """n trivial tasks, summed."""
@@ -77,13 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.n < 0:
         parser.error("--n must be >= 0")
-    try:
-        rows = run_scenarios(f"fanout n={args.n}", scenarios(args.n), args)
-    except BenchError as error:
-        print(f"bench: FAILED: {error}", file=sys.stderr)
-        return 1
-    print_table(f"fan-out, n={args.n} (median of {args.repeat})", rows)
-    return 0
+    return run_and_report(f"fanout n={args.n}", f"fan-out, n={args.n}", scenarios(args.n), args)
 
 
 if __name__ == "__main__":

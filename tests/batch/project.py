@@ -8,7 +8,7 @@ from pathlib import Path
 BATCH_SECTION = """
 [executors.batch]
 type = aws_batch
-image = remit-test:latest
+image = {image}
 queue = remit-queue
 s3_scratch = s3://remit-test/{scratch}/
 job_name_prefix = {prefix}
@@ -19,11 +19,13 @@ job_monitor_interval = 1
 
 
 def make_project(root: Path, workflow: str, scratch: str = "remit", prefix: str = "remit-test",
-                 extra: str = "", lib: str | None = None) -> Path:
+                 extra: str = "", lib: str | None = None,
+                 image: str = "remit-test:latest") -> Path:
     """Write workflow.py, .remit/remit.ini and optionally task_lib/utils.py under root."""
     (root / ".remit").mkdir(parents=True, exist_ok=True)
     (root / ".remit" / "remit.ini").write_text(
-        BATCH_SECTION.format(scratch=scratch, prefix=prefix, extra=textwrap.dedent(extra))
+        BATCH_SECTION.format(scratch=scratch, prefix=prefix, extra=textwrap.dedent(extra),
+                             image=image)
     )
     (root / "workflow.py").write_text(textwrap.dedent(workflow))
     if lib is not None:

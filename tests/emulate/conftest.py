@@ -1,9 +1,12 @@
-"""Fixtures for the AWS stand-in tests: one stand-in per test module (per xdist worker)."""
+"""Fixtures for the AWS stand-in tests: clients of the session's stand-in.
+
+The stand-in itself is ``aws_standin`` from tests/conftest.py (session scope, one per xdist
+worker, its env exported): moto's state is global, so a process can run only one stand-in
+and these tests share it with the rest of the suite.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -13,7 +16,7 @@ from remit.emulate import AWSStandIn
 
 QUEUE = "remit-queue"
 BUCKET = "remit-test"
-JOB_DEFINITION = "remit-test-job"
+JOB_DEFINITION = "remit-standin-test"
 CONTAINER_PROPERTIES = {
     "image": "remit:test",
     "command": ["true"],
@@ -25,38 +28,29 @@ CONTAINER_PROPERTIES = {
 }
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[AWSStandIn]:
-    """A running stand-in on an ephemeral port, with its env exported for boto3 meanwhile."""
-    with AWSStandIn(port=0, buckets=[BUCKET], queues=[QUEUE]) as aws:
-        saved = {key: os.environ.get(key) for key in aws.env}
-        os.environ.update(aws.env)
-        try:
-            yield aws
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+@pytest.fixture
+def standin(aws_standin: AWSStandIn) -> AWSStandIn:
+    """The running stand-in, with bucket BUCKET and job queue QUEUE."""
+    assert BUCKET in aws_standin.buckets and QUEUE in aws_standin.queues
+    return aws_standin
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def s3(standin: AWSStandIn) -> Any:
     """An S3 client of the stand-in."""
-    return boto3.client("s3")
+    return boto3.client("s3", endpoint_url=standin.endpoint_url)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def logs(standin: AWSStandIn) -> Any:
     """A CloudWatch Logs client of the stand-in."""
-    return boto3.client("logs")
+    return boto3.client("logs", endpoint_url=standin.endpoint_url)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def batch(standin: AWSStandIn) -> Any:
     """A Batch client of the stand-in, with the job definition JOB_DEFINITION registered."""
-    client = boto3.client("batch")
+    client = boto3.client("batch", endpoint_url=standin.endpoint_url)
     client.register_job_definition(
         jobDefinitionName=JOB_DEFINITION,
         type="container",

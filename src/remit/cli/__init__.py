@@ -19,7 +19,6 @@ _SUBCOMMANDS = {
     "oneshot": "remit.cli.oneshot:oneshot",
     "view-pickle": "remit.cli.view_pickle:view_pickle",
     "emulate": "remit.cli.emulate:emulate",
-    "db": "remit.cli.db:db",
 }
 
 
@@ -27,20 +26,14 @@ class LazyGroup(click.Group):
     """A click group that imports a subcommand's module only when it is used."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name, target in _SUBCOMMANDS.items() if _exists(target))
+        return sorted(_SUBCOMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = _SUBCOMMANDS.get(cmd_name)
-        if target is None or not _exists(target):
+        if target is None:
             return None
         module_name, attr = target.split(":")
         return getattr(importlib.import_module(module_name), attr)
-
-
-def _exists(target: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(target.split(":")[0]) is not None
 
 
 def _check_version(ctx: click.Context, param: click.Parameter, spec: str | None) -> None:

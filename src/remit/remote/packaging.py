@@ -61,5 +61,13 @@ def package_code(
 def extract_tarball(data: bytes, dest: str) -> list[str]:
     """Unpack a code tarball into dest (refusing paths that escape it); return the names."""
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        tar.extractall(dest, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4
+            tar.extractall(dest, filter="data")
+        else:  # older 3.11 (e.g. Debian bookworm's): check each member ourselves
+            root = os.path.realpath(dest)
+            for member in tar.getmembers():
+                target = os.path.realpath(os.path.join(root, member.name))
+                if not member.isfile() or os.path.commonpath([root, target]) != root:
+                    raise ValueError(f"refusing to extract {member.name!r} from a code package")
+            tar.extractall(dest)
         return tar.getnames()

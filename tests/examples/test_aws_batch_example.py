@@ -1,0 +1,114 @@
+"""The AWS Batch example end to end through the local stand-in, as `make demo` runs it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.conftest import run_cli, status_row
+
+pytestmark = pytest.mark.aws
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "aws_batch"
+OUTPUT = "s3://remit-test/remit-examples/aws_batch/"
+TASKS = {
+    "examples.aws_batch.main": 1,
+    "examples.aws_batch.task_on_batch": 1,
+    "examples.aws_batch.task_lib.utils.lib_task_on_batch": 1,
+    "examples.aws_batch.task_on_batch_debug": 1,
+    "examples.aws_batch.run_script": 1,
+    "examples.aws_batch.count_colors_by_script": 1,
+    "examples.aws_batch.task_on_default": 2,
+    "remit.script": 2,
+    "remit.script_task": 2,
+    "remit.postprocess_script": 2,
+}
+
+
+@pytest.fixture
+def example(aws_standin, tmp_path: Path) -> Path:
+    project = tmp_path / "aws_batch"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("remit.db*", "values",
+                                                                   "__pycache__", "docker"))
+    boto3.client("s3").upload_file(str(EXAMPLE / "data" / "data.tsv"), "remit-test",
+                                   "remit-examples/aws_batch/data.tsv")
+    return project
+
+
+def test_example_end_to_end(example: Path) -> None:
+    env = {"REMIT_S3_SCRATCH": "s3://remit-test/example-scratch/", "REMIT_BATCH_DEBUG": "False",
+           "REMIT_JOB_MONITOR_INTERVAL": "1"}
+    proc = run_cli("run", "workflow.py", "main", "--output-path", OUTPUT, cwd=example, env=env,
+                   timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    printed = re.sub(r"File\(path=([^,]+), hash=([0-9a-f]+)\)", r"File('\1', '\2')", proc.stdout)
+    result = eval(printed, {"File": _FileRepr})
+    assert result[0] == "main" and result[1].startswith(b"Linux")
+    on_batch, lib, debug, script_out, colors = result[2:]
+    assert on_batch[0] == "task_on_batch" and on_batch[2][0] == "task_on_default"
+    assert on_batch[2][2] == 15 and on_batch[3] == 10
+    assert lib[0] == "lib_task_on_batch" and lib[2] == 10
+    assert debug[0] == "task_on_batch_debug" and debug[2][2] == 15
+    assert b"workflow.py" in script_out and b"task_lib" in script_out
+    assert set(colors) == {"colors-counts", "log"}
+    assert colors["colors-counts"].path == OUTPUT + "color-counts.tsv"
+
+    err = proc.stderr
+    total = sum(TASKS.values())
+    assert status_row(err, "ALL") == [0, 0, 0, 1, total - 1, total]
+    for task, count in TASKS.items():
+        assert status_row(err, task)[5] == count, task
+
+    # The Batch tasks really ran as separate job processes: each job's log stream holds the
+    # `remit oneshot` line of its task, written by that process.
+    batch_ids = re.findall(r"as AWS Batch job (\S+):", err)
+    assert len(batch_ids) == 5
+    jobs = boto3.client("batch").describe_jobs(jobs=batch_ids)["jobs"]
+    assert {job["status"] for job in jobs} == {"SUCCEEDED"}
+    logs = boto3.client("logs")
+    oneshot_tasks = set()
+    for job in jobs:
+        events = logs.get_log_events(logGroupName="/aws/batch/job",
+                                     logStreamName=job["container"]["logStreamName"])["events"]
+        for event in events:
+            found = re.search(r"\[remit\] oneshot:  remit .* oneshot \S+ .* (\S+)$",
+                              event["message"])
+            if found:
+                oneshot_tasks.add(found.group(1))
+    assert oneshot_tasks == {
+        "examples.aws_batch.task_on_batch", "examples.aws_batch.task_lib.utils.lib_task_on_batch",
+        "examples.aws_batch.task_on_batch_debug", "remit.script_task",
+    }
+
+    again = run_cli("run", "workflow.py", "main", "--output-path", OUTPUT, cwd=example, env=env)
+    assert again.returncode == 0, again.stderr
+    assert status_row(again.stderr, "ALL") == [0, 0, 0, total, 0, total]
+    assert "AWSBatchExecutor: submit" not in again.stderr
+
+    log = run_cli("log", OUTPUT + "color-counts.tsv", cwd=example)
+    assert log.returncode == 0, log.stderr
+    producer = re.search(r"^Produced by Job ([0-9a-f]{8})$", log.stdout, re.M)
+    assert producer and f"Job {producer.group(1)}" in log.stdout
+    assert "count_colors_by_script(data, output_path)" in log.stdout
+
+
+class _FileRepr:
+    """Stands in for File when reading the printed result back."""
+
+    def __init__(self, path: str, hash: str) -> None:  # noqa: A002 - mirrors File's repr
+        self.path, self.hash = path, hash
+
+
+def test_docker_makefile_prints_sensible_commands() -> None:
+    import subprocess
+
+    proc = subprocess.run(["make", "-n", "-C", str(EXAMPLE / "docker"), "setup", "build",
+                           "create-repo", "push"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "build" in out and "--build-arg BASE_IMAGE=" in out
+    assert "aws ecr create-repository" in out and " push " in out
