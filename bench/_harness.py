@@ -295,7 +295,7 @@ def run_engine(
     if (ran, cached) != (want_ran, scenario.jobs - want_ran):
         raise BenchError(
             f"{where} logged {ran} jobs run and {cached} from cache; expected {want_ran} run "
-            f"and {scenario.jobs - want_ran} from cache (stderr in {workdir}, with --keep)"
+            f"and {scenario.jobs - want_ran} from cache"
         )
     return result
 
@@ -335,6 +335,7 @@ def run_scenarios(
     engines = ENGINES if args.vs_redun else ENGINES[:1]
     results: dict[tuple[str, str], Measurement] = {}
     workdirs: list[Path] = []
+    keep = args.keep
     try:
         for engine in engines:
             engine_command(engine)  # create the redun venv before timing anything
@@ -354,8 +355,11 @@ def run_scenarios(
                         f"result {run.result_line()}"
                     )
                     results.setdefault((sc.name, engine), Measurement(sc.jobs)).runs.append(run)
+    except BenchError:
+        keep = True  # leave the evidence: each run's stdout and stderr are in its work dir
+        raise
     finally:
-        cleanup(workdirs, args.keep)
+        cleanup(workdirs, keep)
     return [
         (f"{label} {sc.name}", results.get((sc.name, "remit")), results.get((sc.name, "redun")))
         for sc in scenarios
@@ -371,6 +375,9 @@ def run_and_report(
     except BenchError as error:
         print(f"bench: FAILED: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
     print_table(f"{title} (median of {args.repeat})", rows)
     return 0
 

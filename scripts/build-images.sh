@@ -10,10 +10,11 @@
 #   --force         rebuild the example image even if remit's source is unchanged
 #   --refresh-base  run debootstrap again instead of using the cached rootfs tarball
 #
-# Repeated runs are cheap: the rootfs tarball is cached in ${REMIT_IMAGE_CACHE:-/var/cache/remit-images},
-# the base image is re-imported only when that tarball changes, and the example image is rebuilt
-# only when its build context (remit's source, the Dockerfile) or the base image changed. Starts
-# the engine through scripts/container-engine.sh (which also installs podman and debootstrap).
+# Repeated runs are cheap: the rootfs tarball is cached in the cache dir
+# (${REMIT_IMAGE_CACHE:-/var/cache/remit-images}), the base image is re-imported only when that
+# tarball changes, and the example image is rebuilt only when its build context (remit's source,
+# the Dockerfile) or the base image changed. Starts the engine through
+# scripts/container-engine.sh (which also installs podman and debootstrap).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

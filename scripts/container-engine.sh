@@ -96,7 +96,8 @@ print_env() {
 
 # The Docker API's own health check: GET /_ping answers "OK".
 answers() {
-    [[ -S "$SOCK" ]] && [[ "$(curl --silent --max-time 3 --unix-socket "$SOCK" http://d/_ping 2>/dev/null)" == OK ]]
+    [[ -S "$SOCK" ]] || return 1
+    [[ "$(curl --silent --max-time 3 --unix-socket "$SOCK" http://d/_ping 2>/dev/null)" == OK ]]
 }
 
 # The pid in the pid file, if that process is still the podman service we started (guards

@@ -8,8 +8,9 @@ stand-in, with no AWS account.
 
 import subprocess
 
-from remit import File, script, task
 from task_lib.utils import lib_task_on_batch
+
+from remit import File, script, task
 
 remit_namespace = "examples.aws_batch"
 

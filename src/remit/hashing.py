@@ -13,7 +13,8 @@ Objects of unregistered types are normalized by their pickle bytes; an object th
 pickled is a HashingError that says how to register a normalizer.
 
 ``is_valid`` tells whether a cached value still stands (a File whose content changed does not);
-``refresh`` re-reads what a value snapshots (a File's current hash); both dispatch the same way. This module knows nothing of tasks' execution or storage.
+``refresh`` re-reads what a value snapshots (a File's current hash); both dispatch the same
+way. This module knows nothing of tasks' execution or storage.
 """
 
 from __future__ import annotations

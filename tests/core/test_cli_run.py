@@ -106,13 +106,15 @@ def test_bad_argument_type_is_a_clear_error(tmp_path: Path) -> None:
     write(tmp_path, WORKFLOW)
     proc = run_cli("run", "workflow.py", "main", "--y", "ten", cwd=tmp_path)
     assert proc.returncode == 2
-    assert "Invalid value for '--y'" in proc.stderr and "'ten' is not a valid integer" in proc.stderr
+    assert "Invalid value for '--y'" in proc.stderr
+    assert "'ten' is not a valid integer" in proc.stderr
 
 
 def test_unknown_task_and_missing_file(tmp_path: Path) -> None:
     write(tmp_path, WORKFLOW)
     proc = run_cli("run", "workflow.py", "nope", cwd=tmp_path)
-    assert proc.returncode == 1 and "no task named 'nope'" in proc.stderr and "double" in proc.stderr
+    assert proc.returncode == 1
+    assert "no task named 'nope'" in proc.stderr and "double" in proc.stderr
     proc = run_cli("run", "missing.py", "main", cwd=tmp_path)
     assert proc.returncode == 1 and "missing.py does not exist" in proc.stderr
 

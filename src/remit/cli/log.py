@@ -143,7 +143,8 @@ class _LogView:
             chain = chain[-2:]
         for item in chain:
             task = self.q.task(item["task_hash"])
-            parts.append(f"Job {item['id'][:8]} {task['fullname'].rsplit('.', 1)[-1] if task else '?'}")
+            name = task["fullname"].rsplit(".", 1)[-1] if task else "?"
+            parts.append(f"Job {item['id'][:8]} {name}")
         return " > ".join(parts)
 
     def call_node(self, call_hash: str, indent: str) -> None:
@@ -177,7 +178,8 @@ class _LogView:
         elif kind == "call_node":
             self.call_node(row["call_hash"], "")
             for job in self.q.jobs_for_call(row["call_hash"])[:5]:
-                self.echo(f"  Job {job['id'][:8]} [ {job['status']} ] {format_time(job['start_time'])}")
+                self.echo(f"  Job {job['id'][:8]} [ {job['status']} ] "
+                          f"{format_time(job['start_time'])}")
         elif kind == "task":
             self.task(row, "")
         else:

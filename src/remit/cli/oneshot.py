@@ -15,7 +15,8 @@ import click
               help="Directory to import from, relative to the working directory.")
 @click.option("--code", metavar="URL", help="Code tarball to unpack into the working directory.")
 @click.option("--input", "input_path", required=True, metavar="URL", help="Pickled arguments.")
-@click.option("--output", "output_path", required=True, metavar="URL", help="Where the result goes.")
+@click.option("--output", "output_path", required=True, metavar="URL",
+              help="Where the result goes.")
 @click.option("--error", "error_path", required=True, metavar="URL", help="Where an error goes.")
 @click.option("--no-cache", is_flag=True, help="Run even if the output already exists.")
 @click.option("--array-job", is_flag=True,

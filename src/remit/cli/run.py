@@ -7,6 +7,7 @@ typed by their annotations, with their defaults; ``remit run FILE TASK --help`` 
 from __future__ import annotations
 
 import inspect
+import os
 import pprint
 import sys
 import typing
@@ -81,8 +82,11 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool) -> int:
         _print_failure(failed)
         return 1
     except KeyboardInterrupt:
+        backend.close()
         log_line("Interrupted: finished jobs are recorded; run again to resume from the cache.")
-        return 130
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)  # do not wait for task threads still running: their results are dropped
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -68,7 +68,7 @@ class DockerExecutor(Executor):
             batch = AWSBatchExecutor(name, batch_options, config_dir)
         self.batch = batch
         self._client: Any = None
-        self._threads: list[threading.Thread] = []
+        self._running: dict[str, Any] = {}
 
     @classmethod
     def validate(cls, name: str, options: dict[str, str], where: str) -> None:
@@ -91,16 +91,20 @@ class DockerExecutor(Executor):
         self._client = connect_engine()
 
     def stop(self) -> None:
-        """Stop waiting; containers still running are left to finish."""
+        """Remove containers still running (an interrupted run): nothing would collect them."""
+        for container in list(self._running.values()):
+            try:
+                container.remove(force=True)
+            except Exception:  # already gone
+                pass
+        self._running.clear()
 
     def submit(self, job: Job) -> None:
         """Write the job's input to scratch and start its container."""
         opts = self.batch.opts.for_task(job.task.options, f"task {job.task.fullname}")
         opts = self._local_scratch(opts)
-        thread = threading.Thread(target=self._run, args=(job, opts), daemon=True,
-                                  name=f"remit-docker-{job.short_id}")
-        self._threads.append(thread)
-        thread.start()
+        threading.Thread(target=self._run, args=(job, opts), daemon=True,
+                         name=f"remit-docker-{job.short_id}").start()
 
     def _local_scratch(self, opts: BatchOptions) -> BatchOptions:
         if not opts.debug_scratch:
@@ -146,6 +150,7 @@ class DockerExecutor(Executor):
             **_resources(opts),
         )
         job.tags["docker_container"] = container.id
+        self._running[container.id] = container
         log_line(f"AWSBatchExecutor: submit remit job {job.id} as Docker container "
                  f"{container.id}:")
         log_line(f"  job_id          = {container.id}")
@@ -163,6 +168,7 @@ class DockerExecutor(Executor):
         status = container.wait()
         logs = container.logs().decode(errors="replace").splitlines()[-LOG_TAIL_LINES:]
         container.remove(force=True)
+        self._running.pop(container.id, None)
         self._finish(job, opts, status.get("StatusCode", 1), logs, container.id)
 
     def _finish(self, job: Job, opts: BatchOptions, code: int, logs: list[str],
