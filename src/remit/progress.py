@@ -1,7 +1,10 @@
 """What a run prints: `[remit]` log lines per job and the JOB STATUS table (a hook listener).
 
-Lines go to a text stream (stderr by default). The table is printed every
-``job_status_interval`` seconds while jobs run, and once at the end.
+Lines go to a text stream (stderr by default). On a terminal the table stays live at the
+bottom of the screen while jobs run (rich); elsewhere it is printed every
+``job_status_interval`` seconds. Either way it is printed once more at the end.
+``terminal_handoff()`` pauses live tables while something else (an interactive debug
+container) owns the terminal.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 from remit.display import status_table_lines
@@ -22,18 +27,60 @@ def log_line(text: str, stream: TextIO | None = None) -> None:
     (stream or sys.stderr).write((PREFIX + text).rstrip() + "\n")
 
 
+_live_tables: list[Any] = []
+
+
+@contextmanager
+def terminal_handoff() -> Iterator[None]:
+    """Pause live status tables while another party owns the terminal."""
+    paused = [live for live in _live_tables if live.is_started]
+    for live in paused:
+        live.stop()
+    try:
+        yield
+    finally:
+        for live in paused:
+            live.start()
+
+
 class RunLog:
     """Hook listener that logs job transitions and keeps per-task status counts."""
 
-    def __init__(self, stream: TextIO | None = None, status_interval: float = 20.0) -> None:
+    def __init__(self, stream: TextIO | None = None, status_interval: float = 20.0,
+                 live: bool | None = None) -> None:
         self.stream = stream or sys.stderr
         self.status_interval = status_interval
         self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._state: dict[str, str] = {}
         self._last_table = time.monotonic()
+        if live is None:
+            live = self.stream.isatty()
+        self._live: Any = self._make_live() if live else None
+        self._pending: list[str] = []
+
+    def _make_live(self) -> Any:
+        from rich.console import Console
+        from rich.live import Live
+        from rich.text import Text
+
+        def render() -> Text:
+            snapshot = {task: dict(counts) for task, counts in list(self.counts.items())}
+            return Text("\n".join(PREFIX + line for line in status_table_lines(snapshot)[1:]))
+
+        return Live(console=Console(file=self.stream), get_renderable=render,
+                    refresh_per_second=4, transient=True, redirect_stdout=False)
 
     def _write(self, text: str) -> None:
-        self.stream.write((PREFIX + text).rstrip() + "\n")
+        line = (PREFIX + text).rstrip()
+        if self._live is not None and self._live.is_started:
+            self._pending.append(line)  # printed above the live table on the next tick
+        else:
+            self.stream.write(line + "\n")
+
+    def _flush_live(self) -> None:
+        if self._pending:
+            text, self._pending = "\n".join(self._pending), []
+            self._live.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def _move(self, job: Job, state: str) -> None:
         counts = self.counts[job.task.fullname]
@@ -46,8 +93,11 @@ class RunLog:
         self._state[job.id] = state
 
     def on_execution_start(self, execution: Execution) -> None:
-        """Announce the execution and its command line."""
+        """Announce the execution and its command line; start the live table on a terminal."""
         self._write(f"Start Execution {execution.id}:  {' '.join(execution.argv)}")
+        if self._live is not None:
+            self._live.start()
+            _live_tables.append(self._live)
 
     def on_job_created(self, job: Job) -> None:
         """Count the job as PENDING."""
@@ -75,7 +125,10 @@ class RunLog:
             self._write(f"*** Reject Job {job.short_id}:  {job.describe_call()}: {failure}")
 
     def on_tick(self) -> None:
-        """Print the table now and then while jobs run."""
+        """Print the table now and then while jobs run (unless it is live)."""
+        if self._live is not None:
+            self._flush_live()
+            return
         now = time.monotonic()
         if now - self._last_table >= self.status_interval:
             self._last_table = now
@@ -83,7 +136,11 @@ class RunLog:
         self.stream.flush()
 
     def on_execution_end(self, execution: Execution) -> None:
-        """Print the final table."""
+        """Stop the live table and print the final one."""
+        if self._live is not None:
+            self._flush_live()
+            self._live.stop()
+            _live_tables.remove(self._live)
         self.print_table()
         self.stream.flush()
 

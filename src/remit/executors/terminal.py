@@ -15,6 +15,8 @@ import termios
 import tty
 from typing import Any
 
+from remit.progress import terminal_handoff
+
 
 def attach_terminal(container: Any) -> None:
     """Start ``container`` (created with tty and stdin_open) with this terminal attached."""
@@ -27,7 +29,12 @@ def attach_terminal(container: Any) -> None:
         container.resize(height=size.lines, width=size.columns)
     except Exception:  # some engines refuse a resize before the TTY exists; not fatal
         pass
-    in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
+    with terminal_handoff():
+        _pump(sock, sys.stdin.fileno(), sys.stdout.fileno())
+
+
+def _pump(sock: Any, in_fd: int, out_fd: int) -> None:
+    """Copy bytes both ways in raw mode until the container closes its output."""
     saved = termios.tcgetattr(in_fd)
     tty.setraw(in_fd)
     try:
