@@ -23,7 +23,8 @@ from sqlalchemy.engine import Engine
 from remit.db import models
 from remit.db.schema import ensure_schema
 from remit.display import short_repr
-from remit.errors import DBError
+from remit.errors import DBError, SerializationError
+from remit.pickling import dumps
 
 DEFAULT_MIN_STORE_SIZE = 64 * 1024
 _CHUNK = 500
@@ -87,14 +88,9 @@ class Backend:
         """A ``value`` row for a value: pickle inline, in the value store, or preview only."""
         data: bytes | None
         try:
-            data = pickle.dumps(value, protocol=5)
-        except Exception:
-            try:
-                import cloudpickle
-
-                data = cloudpickle.dumps(value, protocol=5)
-            except Exception:
-                data = None
+            data = dumps(value)
+        except SerializationError:
+            data = None
         row = {
             "hash": value_hash,
             "type": f"{type(value).__module__}.{type(value).__qualname__}",

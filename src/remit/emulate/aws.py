@@ -1,9 +1,11 @@
-"""The local AWS stand-in: moto's server in this process, with Batch jobs run as subprocesses.
+"""The local AWS stand-in: moto's server in this process, with Batch jobs that really run.
 
-Owns the stand-in's lifecycle (server, reset, buckets, job queues), the environment a client
-exports to reach it, and the API call counter (a WSGI middleware that names each request's
-AWS operation from the botocore service models). Everything coupled to moto's internals is in
-``remit.emulate.batch_runner``.
+Owns the stand-in's lifecycle (server, reset, buckets, job queues, and what runs the jobs: the
+launcher, started before and closed after the server), the environment a client exports to
+reach it, and the API call counter (a WSGI middleware that names each request's AWS operation
+from the botocore service models). Everything coupled to moto's internals is in
+``remit.emulate.batch_runner``; local job processes (warm or cold) are
+``remit.emulate.processes``, containers ``remit.emulate.containers``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -30,19 +33,31 @@ from botocore.model import ServiceModel
 
 from remit.emulate import batch_runner
 from remit.emulate.batch_runner import WSGIApp
+from remit.emulate.processes import Launcher, ProcessLauncher
+
+logger = logging.getLogger(__name__)
 
 _WORKER_MARKER = f"exec-env/{batch_runner.WORKER_EXEC_ENV}"
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 _SERVICE_ROLE = "remit-standin-batch-service"
+DEFAULT_MAX_JOBS = 2
+"""Batch jobs running at once unless told otherwise (others wait in RUNNABLE)."""
 
 
 class AWSStandIn:
     """A local AWS (S3, Batch, IAM, CloudWatch Logs, STS) on 127.0.0.1 for development and tests.
 
-    Batch jobs really run: each attempt's command is a local subprocess (at most ``max_jobs``
-    at once) in a fresh directory under ``job_root``. Use as a context manager or call
-    ``start()``/``stop()``. Only one stand-in may run in a process at a time (moto's state is
-    global); each ``start()`` begins with empty backends.
+    Batch jobs really run, at most ``max_jobs`` at once, each attempt afresh:
+
+    * by default as a local process in a fresh directory under ``job_root``; ``remit ...``
+      commands are forked ready-to-run by a warm zygote process (started and stopped with the
+      stand-in), anything else, or everything with ``warm=False``, is a plain subprocess;
+    * with ``containers=True`` in a container of the job definition's image, through the
+      engine DOCKER_HOST names. No engine at ``start()`` is an error, unless
+      ``container_fallback=True``: then jobs run as local processes, and a warning says so.
+
+    Use as a context manager or call ``start()``/``stop()``. Only one stand-in may run in a
+    process at a time (moto's state is global); each ``start()`` begins with empty backends.
     """
 
     def __init__(
@@ -50,9 +65,12 @@ class AWSStandIn:
         port: int = 0,
         buckets: Sequence[str] = (),
         queues: Sequence[str] = ("remit-queue",),
-        max_jobs: int = 2,
+        max_jobs: int = DEFAULT_MAX_JOBS,
         region: str = "us-east-1",
         job_root: str | None = None,
+        warm: bool = True,
+        containers: bool = False,
+        container_fallback: bool = False,
     ) -> None:
         if max_jobs < 1:
             raise ValueError("max_jobs must be at least 1")
@@ -61,6 +79,12 @@ class AWSStandIn:
         self.max_jobs = max_jobs
         self.region = region
         self.job_root = job_root
+        self.warm = warm
+        self.containers = containers
+        self.container_fallback = container_fallback
+        self.jobs_run_in: str | None = None
+        """What runs the Batch jobs once started, e.g. "warm local processes"."""
+        self._launcher: Launcher | None = None
         self._requested_port = port
         self._port: int | None = None
         self._server: batch_runner.MotoServer | None = None
@@ -95,10 +119,16 @@ class AWSStandIn:
         """Start serving with empty backends, the buckets and one job queue per queue name."""
         if self._server is not None or batch_runner.installed():
             raise RuntimeError("an AWS stand-in is already running in this process")
-        batch_runner.reset_moto()
-        server = batch_runner.MotoServer(self._requested_port, self._counting)
-        server.start()
+        launcher = self._open_launcher()  # first: no engine is an error before anything runs
+        try:
+            batch_runner.reset_moto()
+            server = batch_runner.MotoServer(self._requested_port, self._counting)
+            server.start()
+        except BaseException:
+            launcher.close()
+            raise
         self._server = server
+        self._launcher = launcher
         try:
             self._port = server.get_host_and_port()[1]
             socket.create_connection(("127.0.0.1", self._port), timeout=5).close()
@@ -107,22 +137,48 @@ class AWSStandIn:
             else:
                 root = self.job_root
                 os.makedirs(root, exist_ok=True)
-            batch_runner.install(max_jobs=self.max_jobs, job_root=root, env=self.env)
+            batch_runner.install(
+                max_jobs=self.max_jobs, job_root=root, env=self.env, launcher=launcher
+            )
             self._create_resources()
+            if isinstance(launcher, ProcessLauncher):
+                launcher.wait_ready()  # the zygote imported while the server started
         except BaseException:
             self.stop()
             raise
+        self.jobs_run_in = launcher.description
         self.reset_calls()
         return self
 
+    def _open_launcher(self) -> Launcher:
+        """What will run the jobs: containers, or local processes (warm unless ``warm=False``)."""
+        if self.containers:
+            from remit.emulate.containers import ContainerEngineError, ContainerLauncher
+
+            try:
+                return ContainerLauncher.connect(self.max_jobs)
+            except ContainerEngineError as err:
+                if not self.container_fallback:
+                    raise
+                logger.warning(
+                    "[remit] AWS stand-in: %s; running Batch jobs as local processes instead "
+                    "(container fallback)",
+                    str(err).partition(": start one")[0],
+                )
+        return ProcessLauncher(warm=self.warm).start()
+
     def stop(self) -> None:
-        """Stop the server and every job still running (their processes are killed)."""
+        """Stop the server and every job still running (killed), then what ran the jobs."""
         if self._server is None:
             return
         self._server.stop()
         batch_runner.uninstall()
+        if self._launcher is not None:
+            self._launcher.close()
+            self._launcher = None
         self._server = None
         self._port = None
+        self.jobs_run_in = None
         if self._own_root is not None:
             shutil.rmtree(self._own_root, ignore_errors=True)
             self._own_root = None

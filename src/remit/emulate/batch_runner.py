@@ -1,34 +1,35 @@
-"""The stand-in's compute environment: moto's AWS Batch jobs run as local subprocesses.
+"""The stand-in's compute environment: moto's AWS Batch jobs really run, through a launcher.
 
 The ONLY module of remit coupled to moto's internals (Batch models and responses, the logs
 backend, the threaded server, the global reset); it supports moto >=5.2,<5.3 and refuses to
 import with any other. ``install()`` replaces ``Job.run`` (each moto job is a thread) with a
-runner that caps concurrent jobs at ``max_jobs``, runs each attempt's command in a fresh
-directory with its output in CloudWatch Logs, and honours dependsOn, retries, timeouts,
-termination and array jobs. It also patches where moto differs from AWS in ways that break a
-client re-attaching to jobs: ListJobs scope and default status, ``arrayProperties`` in
-summaries, ``container.exitCode`` and duplicate AWS_BATCH_JOB_ID in DescribeJobs, array
-parents that never finish and SubmitJob's ignored ``retryStrategy``."""
+runner that caps concurrent jobs at ``max_jobs``, runs each attempt through the given launcher
+(``remit.emulate.processes``: warm or plain local processes; ``remit.emulate.containers``:
+containers) in a fresh directory with its output in CloudWatch Logs, and honours dependsOn,
+retries, timeouts, termination and array jobs. It also patches where moto differs from AWS in
+ways that break a client re-attaching to jobs: ListJobs scope and default status,
+``arrayProperties`` in summaries, ``container.exitCode`` and duplicate AWS_BATCH_JOB_ID in
+DescribeJobs, array parents that never finish and SubmitJob's ignored ``retryStrategy``; and
+where moto's server is not thread-safe: DescribeJobs iterating the job table while SubmitJob
+inserts into it (both now hold ``_jobs_lock``)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import moto
 
+from remit.emulate.processes import JobHandle, JobSpec, Launcher, LaunchError
 from remit.version_check import check_version
 
 SUPPORTED_MOTO = ">=5.2,<5.3"
@@ -111,19 +112,22 @@ class _Outcome(NamedTuple):
 
 
 class _Runner:
-    """A local compute environment: ``max_jobs`` slots and the processes of running jobs."""
+    """A compute environment: ``max_jobs`` slots, a launcher and the handles of running jobs."""
 
-    def __init__(self, max_jobs: int, job_root: str, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, max_jobs: int, job_root: str, env: Mapping[str, str], launcher: Launcher
+    ) -> None:
         self.max_jobs = max_jobs
         self.job_root = job_root
         self.env = dict(env)
+        self.launcher = launcher
         self.lock = threading.Lock()  # guards everything below and every job's end
         self.slot_freed = threading.Condition(self.lock)  # one waiter per freed slot
         self.job_ended = threading.Condition(self.lock)  # a job finished or was terminated
         self.running = 0
         self.closed = False
         self.jobs: set[Job] = set()
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.handles: dict[str, JobHandle] = {}
 
     def run(self, job: Job) -> None:
         """Run a job (in its moto thread) from SUBMITTED to SUCCEEDED or FAILED."""
@@ -220,49 +224,42 @@ class _Runner:
 
     def _execute(self, job: Job, attempt: int, stream: str, workdir: str) -> _Outcome:
         logs = job.backend.logs_backend
-        command = job._add_parameters_to_command(job._get_container_property("command", []))
         try:
-            proc = subprocess.Popen(
-                command,
-                cwd=workdir,
-                env=self._environment(job, attempt),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except (OSError, ValueError) as err:  # no such executable, empty command
-            _put_log(logs, stream, f"CannotStartContainerError: {err}")
-            return _Outcome(None, f"CannotStartContainerError: {err}", True)
+            handle = self.launcher.launch(self._spec(job, attempt, workdir))
+        except LaunchError as err:  # no such executable or image, empty command
+            _put_log(logs, stream, str(err))
+            return _Outcome(None, str(err), True)
         with self.lock:
-            self.procs[job.job_id] = proc
+            self.handles[job.job_id] = handle
             if job.stop:  # terminated while starting
-                _kill_group(proc)
+                handle.kill()
         job.job_started_at = datetime.now()
         job.status = JobStatus.RUNNING
-        pump = threading.Thread(target=_pump, args=(logs, stream, proc.stdout), daemon=True)
+        pump = threading.Thread(target=_pump, args=(logs, stream, handle.lines()), daemon=True)
         pump.start()
         timed_out = False
         try:
-            proc.wait(timeout=job._get_attempt_duration())
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            with self.lock:
-                del self.procs[job.job_id]
-            _kill_group(proc)  # like a container: nothing outlives the main process
-            proc.wait()
+            try:
+                handle.wait(job._get_attempt_duration())
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            finally:
+                with self.lock:
+                    del self.handles[job.job_id]
+                handle.kill()  # like a container: nothing outlives the main process
+            code = handle.wait()
             pump.join()
-        code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
+        finally:
+            handle.close()
         if timed_out:
             return _Outcome(code, TIMEOUT_REASON, False)
         if job.stop:
             return _Outcome(code, job.job_stopped_reason or STOPPED_REASON, False)
         return _Outcome(code, EXITED_REASON, True)
 
-    def _environment(self, job: Job, attempt: int) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update({e["name"]: e["value"] for e in job._get_container_property("environment", [])})
+    def _spec(self, job: Job, attempt: int, workdir: str) -> JobSpec:
+        """The attempt as the launcher sees it: command, the job's own environment, resources."""
+        env = {e["name"]: e["value"] for e in job._get_container_property("environment", [])}
         env["AWS_BATCH_JOB_ID"] = job.job_id
         env["AWS_BATCH_JOB_ATTEMPT"] = str(attempt)
         env["AWS_BATCH_JQ_NAME"] = job.job_queue.name
@@ -271,9 +268,17 @@ class _Runner:
             env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(job.array_properties["index"])
         env["AWS_EXECUTION_ENV"] = WORKER_EXEC_ENV
         env.update(self.env)
-        venv_bin = os.path.dirname(sys.executable)  # `python` and `remit` are this venv's
-        env["PATH"] = os.pathsep.join([venv_bin, env.get("PATH", os.defpath)])
-        return env
+        vcpus, memory = _resources(job)
+        return JobSpec(
+            job_id=job.job_id,
+            attempt=attempt,
+            command=job._add_parameters_to_command(job._get_container_property("command", [])),
+            env=env,
+            workdir=workdir,
+            image=job._get_container_property("image", None),
+            vcpus=vcpus,
+            memory_mib=memory,
+        )
 
     def _finish(self, job: Job, outcome: _Outcome) -> None:
         with self.lock:
@@ -289,11 +294,11 @@ class _Runner:
             self.job_ended.notify_all()
 
     def kill(self, job: Job) -> None:
-        """Kill the job's process group, if running, and wake it if it waits for a slot."""
+        """Kill the job, if running, and wake it if it waits for a slot or its dependencies."""
         with self.lock:
-            proc = self.procs.get(job.job_id)
-            if proc is not None:
-                _kill_group(proc)
+            handle = self.handles.get(job.job_id)
+            if handle is not None:
+                handle.kill()
             self.slot_freed.notify_all()
             self.job_ended.notify_all()
 
@@ -314,11 +319,18 @@ def _parent(job: Job) -> Job | None:
     return job.backend.get_job_by_id(job.job_id.rpartition(":")[0])
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+def _resources(job: Job) -> tuple[float | None, int | None]:
+    """The job's vCPUs and memory (MiB): resourceRequirements, overrides over the definition."""
+    props = job.job_definition.container_properties or {}
+    overrides = job.container_overrides
+    required = {r["type"]: r["value"] for r in props.get("resourceRequirements", [])}
+    required.update({r["type"]: r["value"] for r in overrides.get("resourceRequirements", [])})
+    vcpus = required.get("VCPU", overrides.get("vcpus", props.get("vcpus")))
+    memory = required.get("MEMORY", overrides.get("memory", props.get("memory")))
+    return (
+        float(vcpus) if vcpus is not None else None,
+        int(memory) if memory is not None else None,
+    )
 
 
 def _put_log(logs: Any, stream: str, message: str) -> None:
@@ -326,19 +338,25 @@ def _put_log(logs: Any, stream: str, message: str) -> None:
     logs.put_log_events(LOG_GROUP, stream, [event])
 
 
-def _pump(logs: Any, stream: str, pipe: IO[bytes]) -> None:
+def _pump(logs: Any, stream: str, lines: Iterable[bytes]) -> None:
     """Copy a job's merged stdout/stderr, line by line, to its CloudWatch log stream."""
-    with pipe:
-        for raw in pipe:
+    try:
+        for raw in lines:
             line = raw.decode(errors="replace").rstrip("\r\n")
             if line:
                 _put_log(logs, stream, line)
+    except Exception:  # the job's end is reported by wait(); a lost stream only loses logs
+        logger.exception("AWS stand-in: reading the output of a job")
 
 
 # --- moto patches -----------------------------------------------------------------------------
 
 _runner: _Runner | None = None
-_submit_lock = threading.Lock()  # held while SubmitJob creates jobs and attaches their retries
+# moto's job table (BatchBackend._jobs, a dict) is shared by the server's request threads:
+# SubmitJob inserts under this lock, DescribeJobs and ListJobs select their jobs under it (moto
+# iterates the dict unguarded: "dictionary changed size during iteration", an HTTP 500). A new
+# job's thread also waits on it, so the job stays SUBMITTED until its SubmitJob has returned.
+_jobs_lock = threading.RLock()
 _originals: dict[tuple[type, str], Any] = {}
 
 
@@ -347,7 +365,7 @@ def _original(cls: type, name: str) -> Any:
 
 
 def _run(job: Job) -> None:
-    with _submit_lock:  # the job stays SUBMITTED until the SubmitJob call has returned
+    with _jobs_lock:  # the job stays SUBMITTED until the SubmitJob call has returned
         runner = _runner
     if runner is not None:
         runner.run(job)
@@ -391,17 +409,38 @@ def _describe(job: Job) -> dict[str, Any]:
     return result
 
 
+def _describe_jobs(backend: BatchBackend, jobs: list[str] | None) -> list[dict[str, Any]]:
+    """DescribeJobs by looking each id or ARN up (moto scans the whole table, unlocked)."""
+    with _jobs_lock:
+        if jobs is None:
+            selected = list(backend._jobs.values())
+        else:
+            found = (_job_by_id_or_arn(backend, key) for key in jobs)
+            selected = list({id(job): job for job in found if job is not None}.values())
+    return [job.describe() for job in selected]
+
+
+def _job_by_id_or_arn(backend: BatchBackend, key: str) -> Job | None:
+    job = backend._jobs.get(key)
+    if job is None and ":job/" in key:  # arn:aws:batch:REGION:ACCOUNT:job/ID
+        job = backend._jobs.get(key.rpartition(":job/")[2])
+        if job is not None and job.arn != key:
+            return None
+    return job
+
+
 def _list_jobs(backend: BatchBackend, **query: Any) -> list[Job]:
     if query.get("job_status") is None and query.get("filters") is None:
         query["job_status"] = "RUNNING"  # AWS: no status and no filters lists RUNNING jobs
-    jobs = _original(BatchBackend, "list_jobs")(backend, **query)
+    with _jobs_lock:
+        jobs = _original(BatchBackend, "list_jobs")(backend, **query)
     if query.get("array_job_id"):
         return [job for job in jobs if job.job_id.startswith(f"{query['array_job_id']}:")]
     return [job for job in jobs if "index" not in job.array_properties]
 
 
 def _submitjob(response: BatchResponse) -> str:
-    with _submit_lock:
+    with _jobs_lock:
         body = _original(BatchResponse, "submitjob")(response)
         job = response.batch_backend.get_job_by_id(json.loads(body)["jobId"])
         strategy = response._get_param("retryStrategy") or job.job_definition.retry_strategy
@@ -416,6 +455,7 @@ _PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
     (Job, "_get_container_property"): _container_property,
     (Job, "describe_short"): _describe_short,
     (Job, "describe"): _describe,
+    (BatchBackend, "describe_jobs"): _describe_jobs,
     (BatchBackend, "list_jobs"): _list_jobs,
     (BatchResponse, "submitjob"): _submitjob,
 }
@@ -426,10 +466,14 @@ def installed() -> bool:
     return _runner is not None
 
 
-def install(*, max_jobs: int, job_root: str, env: Mapping[str, str]) -> None:
-    """Make moto's Batch run jobs locally: at most ``max_jobs`` at once, in ``job_root``.
+def install(
+    *, max_jobs: int, job_root: str, env: Mapping[str, str], launcher: Launcher
+) -> None:
+    """Make moto's Batch run jobs through ``launcher``: at most ``max_jobs`` at once.
 
-    ``env`` (the stand-in's endpoint and credentials) is added to every job's environment.
+    Each attempt gets a fresh directory under ``job_root``; ``env`` (the stand-in's endpoint
+    and credentials) is added to every job's environment. The caller owns ``launcher`` and
+    closes it after ``uninstall()``.
     """
     global _runner
     if _runner is not None:
@@ -437,11 +481,11 @@ def install(*, max_jobs: int, job_root: str, env: Mapping[str, str]) -> None:
     for (cls, name), patch in _PATCHES.items():
         _originals[(cls, name)] = cls.__dict__[name]
         setattr(cls, name, patch)
-    _runner = _Runner(max_jobs, job_root, env)
+    _runner = _Runner(max_jobs, job_root, env, launcher)
 
 
 def uninstall(timeout: float = 10.0) -> None:
-    """Terminate every unfinished job (killing its processes) and restore moto's methods."""
+    """Terminate every unfinished job (killing its process or container); restore moto."""
     global _runner
     if _runner is None:
         return

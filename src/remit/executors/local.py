@@ -15,6 +15,7 @@ from remit.config import parse_int
 from remit.errors import ConfigError, SerializationError
 from remit.executors.base import Executor, Report, failure_from_exception
 from remit.jobs import Job, JobFailure
+from remit.pickling import dumps
 
 _MODES = ("thread", "process")
 
@@ -52,7 +53,8 @@ class LocalExecutor(Executor):
             self._pool.submit(self._run_in_thread, job)
             return
         try:
-            payload = _dumps((job.task.func, job.args, job.kwargs))
+            payload = dumps((job.task.func, job.args, job.kwargs),
+                            f"the arguments of {job.task.fullname}")
         except SerializationError as exc:
             self.report(job, None, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
             return
@@ -91,29 +93,13 @@ class LocalExecutor(Executor):
             self.report(job, None, JobFailure(error, text, job))
 
 
-def _dumps(value: Any) -> bytes:
-    """Pickle a job's function and arguments (cloudpickle for lambdas and local functions)."""
-    try:
-        return pickle.dumps(value, protocol=5)
-    except Exception:
-        import cloudpickle
-
-        try:
-            return cloudpickle.dumps(value, protocol=5)
-        except Exception as exc:
-            raise SerializationError(
-                f"cannot send this job to a process: {exc}. Arguments and results of tasks on a "
-                "process executor must be picklable"
-            ) from exc
-
-
 def _run_pickled(payload: bytes) -> tuple[str, bytes]:
     """Worker side: run the function, return ('ok', result) or ('error', (exc, traceback))."""
     import traceback
 
     func, args, kwargs = pickle.loads(payload)
     try:
-        return "ok", _dumps(func(*args, **kwargs))
+        return "ok", dumps(func(*args, **kwargs), "the result")
     except BaseException as exc:  # noqa: BLE001
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         try:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
-from remit.errors import SerializationError
 from remit.files import File
+from remit.pickling import dumps
 
 
 def join(root: str, *parts: str) -> str:
@@ -49,22 +49,6 @@ def scratch_of_array(array_file: str) -> str:
 def code_path(scratch: str, code_hash: str) -> str:
     """Where a code tarball with this hash is stored."""
     return join(scratch, "code", f"{code_hash}.tar.gz")
-
-
-def dumps(value: Any, what: str) -> bytes:
-    """Pickle a value for scratch (cloudpickle for functions defined in scripts)."""
-    try:
-        return pickle.dumps(value, protocol=5)
-    except Exception:
-        import cloudpickle
-
-        try:
-            return cloudpickle.dumps(value, protocol=5)
-        except Exception as exc:
-            raise SerializationError(
-                f"cannot pickle {what} for a remote job: {exc}. Arguments and results of "
-                "remote tasks must be picklable"
-            ) from exc
 
 
 def write_pickle(path: str, value: Any, what: str = "a value") -> None:
