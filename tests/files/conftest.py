@@ -8,6 +8,7 @@ import pytest
 
 from remit import aws
 
+
 @pytest.fixture(scope="session")
 def s3_endpoint(aws_standin) -> str:
     """The shared local AWS stand-in's endpoint (its environment is exported meanwhile)."""
