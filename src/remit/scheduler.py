@@ -12,6 +12,7 @@ Recording and display are hook listeners (hooks.py); executors know nothing of t
 
 from __future__ import annotations
 
+import gc
 import queue
 import time
 from collections import deque
@@ -123,6 +124,18 @@ class Scheduler:
     # -- the loop -------------------------------------------------------------------------
 
     def _loop(self, root: Promise) -> None:
+        # Jobs, promises and expressions are many small objects that live until the run ends:
+        # collecting the young generation less often saves a fifth of the loop's time.
+        gc.freeze()
+        threshold = gc.get_threshold()
+        gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+        try:
+            self._drive(root)
+        finally:
+            gc.set_threshold(*threshold)
+            gc.unfreeze()
+
+    def _drive(self, root: Promise) -> None:
         ready, events = self._ready, self._events
         while True:
             while ready:

@@ -1,4 +1,8 @@
-"""`remit emulate`: local stand-ins for cloud services; `remit emulate aws` runs the AWS one."""
+"""`remit emulate`: local stand-ins for cloud services; `remit emulate aws` runs the AWS one.
+
+Owns the command line of the stand-in (options, export lines, ready line, signals); the
+stand-in itself is ``remit.emulate.AWSStandIn``.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ def emulate() -> None:
     """Run local stand-ins for cloud services, for development and tests."""
 
 
-@emulate.command(short_help="Serve a local AWS: S3, Batch (jobs run locally), Logs, IAM, STS.")
+@emulate.command(short_help="Serve a local AWS: S3, Batch (jobs really run), Logs, IAM, STS.")
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -41,6 +45,24 @@ def emulate() -> None:
     help="Batch jobs running at once; the others wait in RUNNABLE.",
 )
 @click.option(
+    "--cold",
+    is_flag=True,
+    help="Start every job as a fresh process (default: `remit` jobs are forked, already "
+    "imported, by a warm zygote process: same code and environment, much faster).",
+)
+@click.option(
+    "--containers",
+    is_flag=True,
+    help="Run each job in a container of its job definition's image, through the engine "
+    "DOCKER_HOST names (host network, so jobs reach this stand-in).",
+)
+@click.option(
+    "--fallback-local",
+    is_flag=True,
+    help="With --containers: if no engine answers, run jobs as local processes instead of "
+    "failing.",
+)
+@click.option(
     "--env-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the export lines to this file (before the ready line).",
@@ -50,12 +72,16 @@ def aws(
     buckets: tuple[str, ...],
     queues: tuple[str, ...],
     max_jobs: int,
+    cold: bool,
+    containers: bool,
+    fallback_local: bool,
     env_file: Path | None,
 ) -> None:
     """Serve a local AWS (S3, Batch, IAM, CloudWatch Logs, STS) until SIGINT or SIGTERM.
 
-    Batch jobs run as local subprocesses. Prints `export VAR=value` lines for the client on
-    stdout, then `[remit] AWS stand-in ready on URL` on stderr once it accepts connections.
+    Batch jobs really run: as local processes (warm unless --cold), or with --containers in
+    containers of their images. Prints `export VAR=value` lines for the client on stdout, then
+    `[remit] AWS stand-in ready on URL` on stderr once it accepts connections.
     """
     from botocore.exceptions import ClientError
 
@@ -68,12 +94,20 @@ def aws(
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
+    if fallback_local and not containers:
+        raise click.UsageError("--fallback-local goes with --containers")
     standin = AWSStandIn(
-        port=port, buckets=buckets, queues=queues or ("remit-queue",), max_jobs=max_jobs
+        port=port,
+        buckets=buckets,
+        queues=queues or ("remit-queue",),
+        max_jobs=max_jobs,
+        warm=not cold,
+        containers=containers,
+        container_fallback=fallback_local,
     )
     try:
         standin.start()
-    except (OSError, ClientError) as err:  # port in use, invalid bucket or queue name
+    except (OSError, ClientError, RuntimeError) as err:  # port in use, bad name, no engine
         raise click.ClickException(f"cannot start the AWS stand-in: {err}") from err
     try:
         exports = "".join(

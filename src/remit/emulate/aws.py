@@ -161,9 +161,8 @@ class AWSStandIn:
                 if not self.container_fallback:
                     raise
                 logger.warning(
-                    "[remit] AWS stand-in: %s; running Batch jobs as local processes instead "
-                    "(container fallback)",
-                    str(err).partition(": start one")[0],
+                    "[remit] AWS stand-in: %s: running Batch jobs as local processes instead",
+                    err.reason,
                 )
         return ProcessLauncher(warm=self.warm).start()
 

@@ -21,13 +21,22 @@ from remit.emulate.processes import JobHandle, JobSpec, LaunchError
 LABEL = "remit.emulate.job"
 """Label on every container the stand-in starts (value: the Batch job id and attempt)."""
 START_ENGINE_HINT = (
-    'start one with `eval "$(scripts/container-engine.sh start)"` (from remit\'s source tree: '
-    "podman serving the Docker API, it exports DOCKER_HOST)"
+    'start one with `eval "$(scripts/container-engine.sh start)"` (in remit\'s source tree: '
+    "podman serving the Docker API; it exports DOCKER_HOST), or run the jobs as local "
+    "processes instead: `remit emulate aws --containers --fallback-local`, "
+    "AWSStandIn(containers=True, container_fallback=True)"
 )
 
 
 class ContainerEngineError(RuntimeError):
-    """No container engine answers where DOCKER_HOST (or the default socket) points."""
+    """No container engine answers where DOCKER_HOST (or the default socket) points.
+
+    ``reason`` says what failed in one phrase; the message adds how to get an engine.
+    """
+
+    def __init__(self, reason: str, hint: str = START_ENGINE_HINT) -> None:
+        super().__init__(f"{reason}: {hint}")
+        self.reason = reason
 
 
 def engine_location() -> str:
@@ -54,15 +63,14 @@ class ContainerLauncher:
             import docker
         except ImportError as err:
             raise ContainerEngineError(
-                "container-backed jobs need the docker SDK: pip install 'remit[docker]'"
+                "container-backed jobs need the docker SDK", "pip install 'remit[docker]'"
             ) from err
         try:
             client = docker.from_env(max_pool_size=max(10, 3 * max_jobs))
             client.ping()
         except Exception as err:  # DockerException, requests' ConnectionError, ...
             raise ContainerEngineError(
-                f"no container engine reachable at {engine_location()} "
-                f"({type(err).__name__}): {START_ENGINE_HINT}"
+                f"no container engine reachable at {engine_location()} ({type(err).__name__})"
             ) from err
         return cls(client)
 

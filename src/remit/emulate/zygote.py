@@ -39,6 +39,7 @@ import socket
 import struct
 import sys
 import threading
+import types
 from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
@@ -107,6 +108,7 @@ def _preload() -> None:
         session.client(service)  # builds nothing that talks: no connection is opened
     del session
     gc.collect()
+    gc.freeze()  # children's collections then leave the preloaded objects' pages unshared-free
 
 
 def _share_loaders() -> None:
@@ -270,13 +272,21 @@ class _Server:
             conn.close()
 
     def _kill_all(self) -> None:
+        """Kill every job's process group and report each job's end (killed) to its client."""
         for pid in self.children:
             _kill_group(pid)
-        for pid in list(self.children):
+        for pid, conn in list(self.children.items()):
             try:
-                os.waitpid(pid, 0)
+                _, status = os.waitpid(pid, 0)
             except ChildProcessError:
-                pass
+                status = 0
+            if conn is not None:
+                try:
+                    _send(conn, {"returncode": os.waitstatus_to_exitcode(status)})
+                except OSError:
+                    pass
+                conn.close()
+        self.children.clear()
 
     def forget(self) -> None:
         """In a child: let go of the zygote's sockets without closing anything later."""
@@ -317,9 +327,7 @@ def _become_job(request: dict[str, Any], out_fd: int, sync_w: int, server: _Serv
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        script = request["script"]
-        sys.argv = [script, *request["argv"][1:]]
-        sys.path.insert(0, os.path.dirname(script))  # as for a console script
+        _become_script(request["script"], request["argv"])
         _forget_aws_state()
         code = _run_remit(request["argv"][1:])
     except BaseException:
@@ -331,6 +339,20 @@ def _become_job(request: dict[str, Any], out_fd: int, sync_w: int, server: _Serv
             except Exception:
                 pass
         os._exit(code)
+
+
+def _become_script(script: str, argv: list[str]) -> None:
+    """Look like ``python SCRIPT ARGS``: argv, sys.path[0], and a __main__ that is no package.
+
+    (click names the program from them: "remit", not "python -m remit.emulate.zygote".)
+    """
+    sys.argv = [script, *argv[1:]]
+    sys.path.insert(0, os.path.dirname(script))
+    main = types.ModuleType("__main__")
+    main.__file__ = script
+    main.__package__ = None
+    main.__spec__ = None
+    sys.modules["__main__"] = main
 
 
 def _forget_aws_state() -> None:

@@ -75,8 +75,9 @@ class BatchMonitor:
             except Exception as exc:  # a transient API error: log it and poll again later
                 log_line(f"AWSBatchExecutor: polling failed, will retry: {exc}")
                 changed = False
-            with self._lock:
-                chunks = -(-len(self._tracked) // _DESCRIBE_CHUNK)
+            with self._lock:  # one call covers 100 jobs or 100 array children
+                pending = sum(len(t.jobs) - len(t.done) for t in self._tracked.values())
+            chunks = -(-pending // _DESCRIBE_CHUNK)
             floor = MIN_INTERVAL * max(1, chunks)  # about 4 DescribeJobs calls a second at most
             ceiling = max(floor, self.executor.opts.job_monitor_interval)
             interval = floor if changed else min(interval * 1.5, ceiling)
