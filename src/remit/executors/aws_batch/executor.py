@@ -187,7 +187,7 @@ class AWSBatchExecutor(Executor):
             job.tags["aws_batch_job"] = existing
             self.monitor.track(Tracked(existing, [job], opts))
             return False
-        if self.use_cache:
+        if self.use_cache and job.task.cache:
             output = scratch.job_path(opts.s3_scratch, job.eval_hash, "output")
             if File(output).exists():
                 self.monitor.finish_from_scratch(job, opts)
@@ -206,7 +206,7 @@ class AWSBatchExecutor(Executor):
                 "--import-path", import_path]
         if opts.code_package:
             head += ["--code", self._code_url(opts)]
-        if not self.use_cache:
+        if not (self.use_cache and job.task.cache):  # never reuse an old output in scratch
             head.append("--no-cache")
         return head
 
