@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from remit.__about__ import __version__
 from remit.emulate.processes import JobHandle, JobSpec, LaunchError, ProcessLauncher
 from remit.remote import scratch
 
@@ -209,8 +210,11 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     # a killed grandchild may linger as a zombie until init reaps it
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().rpartition(")")[2].split()[0] != "Z"
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_zygote_stops_with_its_launcher_and_kills_its_jobs(tmp_path: Path) -> None:
@@ -238,3 +242,43 @@ def test_zygote_stops_with_its_launcher_and_kills_its_jobs(tmp_path: Path) -> No
         while _alive(pid):
             assert time.monotonic() < deadline, f"process {pid} survived the zygote's stop"
             time.sleep(0.05)
+
+
+def test_a_lost_zygote_fails_its_running_job_and_is_replaced(tmp_path: Path) -> None:
+    launcher = ProcessLauncher(warm=True).start()
+    try:
+        launcher.wait_ready()
+        zygote = launcher._zygote
+        assert zygote is not None and zygote._proc is not None
+        (tmp_path / "probe.py").write_text(textwrap.dedent(WAIT_FOREVER))
+        pid_file = tmp_path / "pids"
+        scratch.write_pickle(str(tmp_path / "input"), ((str(pid_file),), {}))
+        command = ["remit", "oneshot", "probe", "forever", "--import-path", ".",
+                   "--input", str(tmp_path / "input"), "--output", str(tmp_path / "output"),
+                   "--error", str(tmp_path / "error")]
+        handle = launcher.launch(JobSpec("j", 1, command, {}, str(tmp_path)))
+        deadline = time.monotonic() + 20
+        while not pid_file.exists() or len(pid_file.read_text().split()) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        old = zygote._proc
+        old.kill()
+        old.wait()
+        with pytest.raises(RuntimeError, match="lost the warm-job zygote"):
+            handle.wait(10)  # and the job's process group was killed
+        handle.close()
+        for pid in map(int, pid_file.read_text().split()):
+            deadline = time.monotonic() + 5
+            while _alive(pid):
+                assert time.monotonic() < deadline, f"process {pid} survived"
+                time.sleep(0.05)
+
+        spec = JobSpec("j", 2, ["remit", "--version"], {}, str(tmp_path))
+        handle = launcher.launch(spec)  # a new zygote (with a warning)
+        assert type(handle).__name__ == "_WarmProcess"
+        assert list(handle.lines()) == [f"remit, version {__version__}\n".encode()]
+        assert handle.wait(30) == 0
+        handle.close()
+        assert zygote._proc is not old
+    finally:
+        launcher.close()

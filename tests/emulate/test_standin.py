@@ -20,7 +20,9 @@ from typing import IO, Any
 
 import boto3
 import pytest
+from botocore.config import Config
 
+from remit.__about__ import __version__
 from remit.emulate import AWSStandIn
 
 from .conftest import BUCKET, CONTAINER_PROPERTIES, JOB_DEFINITION, QUEUE
@@ -206,6 +208,113 @@ def test_calls_are_counted_per_caller(standin: AWSStandIn, batch: Any) -> None:
     assert standin.calls(None)["HeadBucket"] == 1
 
 
+def test_concurrent_submit_and_describe_never_fail(standin: AWSStandIn, batch: Any) -> None:
+    # moto's DescribeJobs iterates its job table while SubmitJob inserts into it from another
+    # request thread ("dictionary changed size during iteration": HTTP 500) unless guarded.
+    no_retries = Config(retries={"mode": "standard", "max_attempts": 1})
+    session = boto3.session.Session()
+
+    def client() -> Any:
+        return session.client("batch", endpoint_url=standin.endpoint_url, config=no_retries)
+
+    blocker = submit(batch, ["sleep", "60"])  # its dependents wait in PENDING, cheaply
+    ids = [blocker]
+    errors: list[str] = []
+    done = threading.Event()
+
+    def submitter() -> None:
+        own = client()
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            try:
+                ids.append(submit(own, ["true"], dependsOn=[{"jobId": blocker}],
+                                  arrayProperties={"size": 50}))
+            except Exception as err:  # noqa: BLE001 - collected and asserted on
+                errors.append(f"SubmitJob: {err!r}")
+
+    def describer() -> None:
+        own = client()
+        while not done.is_set():
+            try:
+                recent = ids[-20:]
+                own.describe_jobs(jobs=recent + [f"{recent[-1]}:{i}" for i in range(0, 50, 7)])
+                own.list_jobs(jobQueue=QUEUE, jobStatus="PENDING")
+            except Exception as err:  # noqa: BLE001 - collected and asserted on
+                errors.append(f"DescribeJobs/ListJobs: {err!r}")
+
+    submitters = [threading.Thread(target=submitter) for _ in range(3)]
+    describers = [threading.Thread(target=describer) for _ in range(3)]
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # the server runs in this process: make its threads interleave
+    try:
+        for thread in submitters + describers:
+            thread.start()
+        for thread in submitters:
+            thread.join()
+    finally:
+        done.set()
+        for thread in describers:
+            thread.join()
+        sys.setswitchinterval(switch_interval)
+        batch.terminate_job(jobId=blocker, reason="test over")
+
+    assert not errors, errors[:3]
+    assert len(ids) > 10
+    described = batch.describe_jobs(jobs=[ids[-1], f"{ids[-1]}:49", "no-such-job"])["jobs"]
+    assert [job["jobId"] for job in described] == [ids[-1], f"{ids[-1]}:49"]
+    arn = described[0]["jobArn"]
+    assert [job["jobId"] for job in batch.describe_jobs(jobs=[arn, ids[-1]])["jobs"]] == [ids[-1]]
+
+
+PROBE = """
+import os
+from remit import task
+
+
+@task()
+def facts() -> dict:
+    print("probe ran in", os.getcwd())
+    return {"pid": os.getpid(), "ppid": os.getppid(), "cwd": os.getcwd(),
+            "job_id": os.environ["AWS_BATCH_JOB_ID"], "leader": os.getsid(0) == os.getpid()}
+"""
+
+
+def probe_command(tmp_path: Path) -> list[str]:
+    """`remit oneshot` of a task reporting its process, with local scratch in `tmp_path`."""
+    from remit.remote import scratch
+
+    (tmp_path / "probe.py").write_text(PROBE)
+    scratch.write_pickle(str(tmp_path / "input"), ((), {}))
+    return ["remit", "--check-version", ">=0.1", "oneshot", "probe", "facts",
+            "--import-path", str(tmp_path), "--input", str(tmp_path / "input"),
+            "--output", str(tmp_path / "output"), "--error", str(tmp_path / "error")]
+
+
+def probe_facts(tmp_path: Path) -> dict[str, Any]:
+    """What the probe task reported."""
+    from remit.remote import scratch
+
+    facts: dict[str, Any] = scratch.read_pickle(str(tmp_path / "output"))
+    return facts
+
+
+def test_remit_jobs_are_forked_warm_by_default(
+    standin: AWSStandIn, batch: Any, logs: Any, tmp_path: Path
+) -> None:
+    assert standin.jobs_run_in == "warm local processes"
+    job_id = submit(batch, probe_command(tmp_path))
+    job = wait_for(batch, job_id)
+
+    assert job["status"] == "SUCCEEDED", log_lines(logs, job["container"]["logStreamName"])
+    facts = probe_facts(tmp_path)
+    assert facts["job_id"] == job_id and facts["leader"]
+    assert facts["ppid"] != os.getpid()  # the zygote's child, not this (the stand-in's) process
+    assert os.path.basename(facts["cwd"]).startswith(f"{job_id}-1-")
+    lines = log_lines(logs, job["container"]["logStreamName"])
+    assert lines[0] == f"[remit] remit :: version {__version__}"
+    assert f"probe ran in {facts['cwd']}" in lines
+
+
 # --- the `remit emulate aws` command ------------------------------------------------------------
 
 
@@ -323,3 +432,40 @@ def test_restart_begins_empty_on_the_same_port() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )
     assert result.stdout == "ok\n", result.stderr
+
+
+def test_cli_cold_starts_fresh_processes_and_warm_zygote_dies_with_the_stand_in(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "cold").mkdir()
+    with cli_standin("--cold") as (proc, env):
+        _, batch = clients(env)
+        assert wait_for(batch, submit(batch, probe_command(tmp_path / "cold")))["status"] == (
+            "SUCCEEDED"
+        )
+        assert probe_facts(tmp_path / "cold")["ppid"] == proc.pid  # a subprocess of its own
+
+    (tmp_path / "warm").mkdir()
+    with cli_standin() as (proc, env):
+        _, batch = clients(env)
+        assert wait_for(batch, submit(batch, probe_command(tmp_path / "warm")))["status"] == (
+            "SUCCEEDED"
+        )
+        zygote = probe_facts(tmp_path / "warm")["ppid"]
+        assert zygote != proc.pid
+        os.kill(zygote, 0)
+        proc.kill()  # no chance to stop the zygote: it notices and exits by itself
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while _running(zygote):
+            assert time.monotonic() < deadline, "the zygote outlived its stand-in"
+            time.sleep(0.05)
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` exists and is not a zombie (an orphan's exit may await reaping)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -15,6 +15,8 @@ from types import FrameType
 
 import click
 
+from remit.emulate import DEFAULT_MAX_JOBS
+
 
 @click.group()
 def emulate() -> None:
@@ -40,7 +42,7 @@ def emulate() -> None:
 @click.option(
     "--max-jobs",
     type=click.IntRange(min=1),
-    default=2,
+    default=DEFAULT_MAX_JOBS,
     show_default=True,
     help="Batch jobs running at once; the others wait in RUNNABLE.",
 )

@@ -31,7 +31,7 @@ import botocore.session
 from botocore.exceptions import UnknownServiceError
 from botocore.model import ServiceModel
 
-from remit.emulate import batch_runner
+from remit.emulate import DEFAULT_MAX_JOBS, batch_runner
 from remit.emulate.batch_runner import WSGIApp
 from remit.emulate.processes import Launcher, ProcessLauncher
 
@@ -40,8 +40,6 @@ logger = logging.getLogger(__name__)
 _WORKER_MARKER = f"exec-env/{batch_runner.WORKER_EXEC_ENV}"
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 _SERVICE_ROLE = "remit-standin-batch-service"
-DEFAULT_MAX_JOBS = 2
-"""Batch jobs running at once unless told otherwise (others wait in RUNNABLE)."""
 
 
 class AWSStandIn:

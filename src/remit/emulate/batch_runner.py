@@ -9,9 +9,10 @@ containers) in a fresh directory with its output in CloudWatch Logs, and honours
 retries, timeouts, termination and array jobs. It also patches where moto differs from AWS in
 ways that break a client re-attaching to jobs: ListJobs scope and default status,
 ``arrayProperties`` in summaries, ``container.exitCode`` and duplicate AWS_BATCH_JOB_ID in
-DescribeJobs, array parents that never finish and SubmitJob's ignored ``retryStrategy``; and
+DescribeJobs, array parents that never finish and SubmitJob's ignored ``retryStrategy``;
 where moto's server is not thread-safe: DescribeJobs iterating the job table while SubmitJob
-inserts into it (both now hold ``_jobs_lock``)."""
+inserts into it (both now hold ``_jobs_lock``); and where it is needlessly slow: listing its
+own package directory on every request, under a global lock."""
 
 from __future__ import annotations
 

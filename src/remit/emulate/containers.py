@@ -98,11 +98,19 @@ class ContainerLauncher:
         except docker.errors.APIError as err:
             raise LaunchError(f"CannotCreateContainerError: {_explain(err)}") from err
         try:
-            container.start()
+            # Attached before it starts, so no output is missed; the stream ends as the
+            # container's process does (a followed log would end only when the engine noticed).
+            output = container.attach(stdout=True, stderr=True, stream=True, logs=True)
         except docker.errors.APIError as err:
             _remove(container)
             raise LaunchError(f"CannotStartContainerError: {_explain(err)}") from err
-        return _Container(container)
+        try:
+            container.start()
+        except docker.errors.APIError as err:
+            output.close()
+            _remove(container)
+            raise LaunchError(f"CannotStartContainerError: {_explain(err)}") from err
+        return _Container(container, output)
 
     def close(self) -> None:
         """Close the SDK client's connections."""
@@ -112,16 +120,20 @@ class ContainerLauncher:
 class _Container:
     """A ``JobHandle`` for a started container."""
 
-    def __init__(self, container: Any) -> None:
+    def __init__(self, container: Any, output: Any) -> None:
         self.container = container
+        self.output = output  # the SDK's stream of stdout and stderr chunks, as written
 
     def lines(self) -> Iterator[bytes]:
         pending = b""
-        for chunk in self.container.logs(stream=True, follow=True, stdout=True, stderr=True):
-            pending += chunk
-            *complete, pending = pending.split(b"\n")
-            for line in complete:
-                yield line + b"\n"
+        try:
+            for chunk in self.output:
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                for line in complete:
+                    yield line + b"\n"
+        finally:
+            self.output.close()
         if pending:
             yield pending
 

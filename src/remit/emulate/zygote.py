@@ -221,8 +221,14 @@ class _Server:
         finally:
             for fd in fds:
                 os.close(fd)
+        try:
+            _send(conn, {"pid": pid})
+        except OSError:  # the client is gone already: so is the job
+            _kill_group(pid)
+            conn.close()
+            self.children[pid] = None
+            return
         self.children[pid] = conn
-        _send(conn, {"pid": pid})
         self.selector.register(conn, selectors.EVENT_READ, self._client_event)
 
     def _fork(self, request: dict[str, Any], out_fd: int) -> int:

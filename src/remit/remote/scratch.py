@@ -6,7 +6,7 @@
     {scratch}/array_jobs/{array_id}/eval_hashes   one eval hash per line, by array index
     {scratch}/code/{hash}.tar.gz          code tarball
 
-Scratch may be an ``s3://`` prefix or a local directory; reads and writes go through File.
+Scratch may be an ``s3://`` prefix or a local directory (both through remit.files).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
-from remit.files import File
+from remit.files import get_filesystem
 from remit.pickling import dumps
 
 
@@ -53,9 +53,9 @@ def code_path(scratch: str, code_hash: str) -> str:
 
 def write_pickle(path: str, value: Any, what: str = "a value") -> None:
     """Pickle ``value`` to a scratch path."""
-    File(path).write(dumps(value, what))
+    get_filesystem(path).write_bytes(path, dumps(value, what))  # no hash needed: one PUT
 
 
 def read_pickle(path: str) -> Any:
     """Unpickle a scratch file."""
-    return pickle.loads(File(path).read("rb"))
+    return pickle.loads(get_filesystem(path).read_bytes(path))

@@ -11,6 +11,7 @@ job's status reason and the tail of its CloudWatch log stream.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,24 +64,30 @@ class BatchMonitor:
         """The monitor thread's loop."""
         stop = self.executor._stop
         interval = MIN_INTERVAL
+        last_poll = 0.0
         while not stop.is_set():
             with self._lock:
                 idle = not self._tracked
             self._wake.wait(None if idle else interval)
             self._wake.clear()
-            if stop.is_set():
+            # A wake (new jobs) never polls sooner than the pace allows.
+            if stop.wait(max(0.0, last_poll + self._floor() - time.monotonic())):
                 return
+            last_poll = time.monotonic()
             try:
                 changed = self._poll()
             except Exception as exc:  # a transient API error: log it and poll again later
                 log_line(f"AWSBatchExecutor: polling failed, will retry: {exc}")
                 changed = False
-            with self._lock:  # one call covers 100 jobs or 100 array children
-                pending = sum(len(t.jobs) - len(t.done) for t in self._tracked.values())
-            chunks = -(-pending // _DESCRIBE_CHUNK)
-            floor = MIN_INTERVAL * max(1, chunks)  # about 4 DescribeJobs calls a second at most
+            floor = self._floor()
             ceiling = max(floor, self.executor.opts.job_monitor_interval)
             interval = floor if changed else min(interval * 1.5, ceiling)
+
+    def _floor(self) -> float:
+        """The shortest poll interval: about 4 calls a second, one per 100 jobs in flight."""
+        with self._lock:
+            pending = sum(len(t.jobs) - len(t.done) for t in self._tracked.values())
+        return MIN_INTERVAL * max(1, -(-pending // _DESCRIBE_CHUNK))
 
     def _poll(self) -> bool:
         with self._lock:
