@@ -17,6 +17,23 @@ job_monitor_interval = 1
 {extra}
 """
 
+# n trivial batch tasks summed on the scheduler: `remit run workflow.py main --n N`.
+FANOUT = '''
+from remit import task
+
+@task(executor="batch")
+def double(i: int) -> int:
+    return 2 * i
+
+@task()
+def total(values: list) -> int:
+    return sum(values)
+
+@task()
+def main(n: int = 10) -> int:
+    return total([double(i) for i in range(n)])
+'''
+
 
 def make_project(root: Path, workflow: str, scratch: str = "remit", prefix: str = "remit-test",
                  extra: str = "", lib: str | None = None,

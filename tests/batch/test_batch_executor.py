@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from remit.executors.aws_batch.monitor import MIN_INTERVAL
-from tests.batch.project import make_project
+from tests.batch.project import FANOUT, make_project
 from tests.conftest import run_cli, status_row
 
 pytestmark = pytest.mark.aws
@@ -180,23 +180,6 @@ def test_retries_rerun_a_failed_attempt(aws_standin, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "'succeeded on attempt 2'"
     assert "retry_attempts  = 1" in proc.stderr
-
-
-FANOUT = '''
-from remit import task
-
-@task(executor="batch")
-def double(i: int) -> int:
-    return 2 * i
-
-@task()
-def total(values: list) -> int:
-    return sum(values)
-
-@task()
-def main(n: int = 10) -> int:
-    return total([double(i) for i in range(n)])
-'''
 
 
 def test_array_jobs_group_identical_tasks(aws_standin, tmp_path: Path) -> None:

@@ -13,27 +13,10 @@ from pathlib import Path
 import pytest
 
 from remit.emulate import AWSStandIn
-from tests.batch.project import make_project
+from tests.batch.project import FANOUT, make_project
 from tests.conftest import run_cli, status_row
 
 pytestmark = pytest.mark.aws
-
-FANOUT = '''
-from remit import task
-
-@task(executor="batch")
-def double(i: int) -> int:
-    return 2 * i
-
-@task()
-def total(values: list) -> int:
-    return sum(values)
-
-@task()
-def main(n: int = 10) -> int:
-    return total([double(i) for i in range(n)])
-'''
-
 
 def test_two_hundred_array_children_run_warm(aws_standin: AWSStandIn, tmp_path: Path) -> None:
     n = 200
