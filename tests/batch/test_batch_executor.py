@@ -258,3 +258,26 @@ def test_debug_mode_without_container_engine_is_a_clear_error(aws_standin, tmp_p
                    env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
     assert proc.returncode == 1
     assert "DOCKER_HOST" in proc.stderr and "container engine" in proc.stderr
+
+
+def test_failing_array_child_fails_alone(aws_standin, tmp_path: Path) -> None:
+    make_project(tmp_path, '''
+        from remit import task
+
+        @task(executor="batch")
+        def check(i: int) -> int:
+            if i == 3:
+                raise ValueError("child 3 is bad")
+            return i
+
+        @task()
+        def main(n: int = 8) -> list:
+            return [check(i) for i in range(n)]
+    ''', scratch="array-fail", extra="min_array_size = 5\n")
+    aws_standin.reset_calls()
+    proc = run_cli("run", "workflow.py", "main", cwd=tmp_path, timeout=300)
+    assert proc.returncode == 1
+    assert aws_standin.calls()["SubmitJob"] == 1
+    assert "ValueError: child 3 is bad" in proc.stderr and "check(i=3)" in proc.stderr
+    assert re.search(r"AWS Batch job \S+:3 FAILED", proc.stderr)
+    assert status_row(proc.stderr, "check") == [0, 0, 1, 0, 7, 8]
