@@ -198,3 +198,22 @@ def test_job_states_after_a_run(make_scheduler) -> None:
     scheduler.run(add(1, 1))
     root = scheduler.execution.root_job
     assert root.state is JobState.DONE and root.call_hash and root.end_time >= root.start_time
+
+
+@task()
+def takes(value: object) -> str:
+    return "never runs"
+
+
+@task()
+def passes_a_lock() -> str:
+    return takes(threading.Lock())
+
+
+def test_unpicklable_argument_fails_its_call_clearly(make_scheduler) -> None:
+    with pytest.raises(ExecutionFailed) as info:
+        make_scheduler().run(passes_a_lock())
+    failure = info.value.failure
+    assert failure.job.task.name == "takes"
+    assert "cannot hash a value of type _thread.lock" in str(failure.error)
+    assert "normalize.register" in str(failure.error)

@@ -14,6 +14,7 @@ from typing import Any
 
 from remit.db import models
 from remit.db.backend import Backend
+from remit.errors import HashingError
 from remit.hashing import hash_value, iter_nested
 from remit.jobs import Execution, Job, JobFailure
 
@@ -48,7 +49,10 @@ class ProvenanceRecorder:
         """Cache what the task body returned (it may still hold expressions)."""
         if not job.task.cache:
             return
-        value_hash = hash_value(result)
+        try:
+            value_hash = hash_value(result)
+        except HashingError:  # not cacheable; the call that takes the value fails clearly
+            return
         self.backend.add_value(value_hash, result)
         self.backend.add(models.evaluation, job.eval_hash, {
             "eval_hash": job.eval_hash, "task_hash": job.task_hash,
