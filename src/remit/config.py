@@ -117,7 +117,7 @@ def load_config(explicit_dir: str | os.PathLike[str] | None = None) -> Config:
         return config
     config.path = path
     parser = configparser.ConfigParser(interpolation=_EnvInterpolation(str(path)))
-    parser.optionxform = str  # option names are case-sensitive, like the reference's
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # case-sensitive names
     try:
         parser.read(path, encoding="utf-8")
     except configparser.Error as exc:

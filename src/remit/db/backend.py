@@ -191,10 +191,13 @@ class Backend:
 
     def _build_insert(self, table: Table) -> Any:
         if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt: Any = pg_insert(table)
         else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(table)
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(table)
         if table.name in ("job", "execution", "evaluation"):
             keys = [c.name for c in table.primary_key.columns]
             updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}

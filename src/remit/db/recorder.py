@@ -163,7 +163,7 @@ def _positional_names(task: Any) -> list[str]:
     names = task.__dict__.get("_positional_names")
     if names is None:
         try:
-            params = inspect.signature(task.func).parameters.values()
+            params = list(inspect.signature(task.func).parameters.values())
         except (TypeError, ValueError):
             params = []
         names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]

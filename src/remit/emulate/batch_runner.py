@@ -146,7 +146,8 @@ class _Runner:
                 self._finish(job, _Outcome(None, blocked, False))
                 return
             outcome = _Outcome(None, job.job_stopped_reason or STOPPED_REASON, False)
-            for attempt in range(1, int(job.retry_strategy.get("attempts", 1)) + 1):
+            strategy = getattr(job, "retry_strategy", None) or {}  # set by _submitjob below
+            for attempt in range(1, int(strategy.get("attempts", 1)) + 1):
                 if not self._acquire(job):
                     outcome = outcome._replace(reason=job.job_stopped_reason or STOPPED_REASON)
                     break
@@ -388,7 +389,8 @@ def _container_property(job: Job, name: str, default: Any) -> Any:
     if name != "environment":
         return _original(Job, "_get_container_property")(job, name, default)
     # moto appends to the override list on every call; build a fresh, deduplicated one
-    env = {e["name"]: e["value"] for e in job.job_definition.container_properties.get(name, [])}
+    properties = job.job_definition.container_properties or {}
+    env = {e["name"]: e["value"] for e in properties.get(name, [])}
     env.update({e["name"]: e["value"] for e in job.container_overrides.get(name, [])})
     env["AWS_BATCH_JOB_ID"] = job.job_id
     return [{"name": key, "value": value} for key, value in env.items()]
@@ -446,9 +448,10 @@ def _submitjob(response: BatchResponse) -> str:
     with _jobs_lock:
         body = _original(BatchResponse, "submitjob")(response)
         job = response.batch_backend.get_job_by_id(json.loads(body)["jobId"])
+        assert job is not None  # moto just created it
         strategy = response._get_param("retryStrategy") or job.job_definition.retry_strategy
         for each in [job, *(job._child_jobs or [])]:
-            each.retry_strategy = strategy or {}
+            each.retry_strategy = strategy or {}  # type: ignore[attr-defined]  # ours, on moto's Job
     return body
 
 
