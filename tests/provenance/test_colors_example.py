@@ -107,3 +107,8 @@ def test_remit_log_of_a_local_file(tmp_path: Path) -> None:
     proc = run_cli("log", "result.txt", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Produced by Job" in proc.stdout and "write(text='hello')" in proc.stdout
+    # Made again by a later run: the log names the newest execution's job.
+    assert run_cli("run", "--no-cache", "workflow.py", "main", cwd=tmp_path).returncode == 0
+    newest = re.search(r"Exec ([0-9a-f]{8})", run_cli("log", cwd=tmp_path).stdout).group(1)
+    again = run_cli("log", "result.txt", cwd=tmp_path).stdout
+    assert f"Traceback: Exec {newest} >" in again

@@ -129,13 +129,15 @@ class Query:
         return list(self.conn.execute(query).mappings())
 
     def producer(self, file_value_hash: str) -> RowMapping | None:
-        """The job that first produced this File version (the deepest call returning it)."""
+        """The job that produced this File version: in the newest execution that made it,
+        the first call to return it (the deepest; its callers only pass it on)."""
         return self.conn.execute(
             select(m.job)
             .join(m.call_file, m.call_file.c.call_hash == m.job.c.call_hash)
+            .join(m.execution, m.execution.c.id == m.job.c.execution_id)
             .where(m.call_file.c.value_hash == file_value_hash, m.call_file.c.role == "result",
                    m.job.c.cached.is_(False))
-            .order_by(m.job.c.end_time).limit(1)
+            .order_by(m.execution.c.start_time.desc(), m.job.c.end_time).limit(1)
         ).mappings().first()
 
     def job_files(self, call_hash: str) -> dict[str, list[RowMapping]]:
