@@ -39,8 +39,7 @@ class Task:
         self.func = func
         self.name = name or func.__name__
         if namespace is None:
-            namespace = func.__globals__.get("remit_namespace") if hasattr(func, "__globals__") \
-                else None
+            namespace = getattr(func, "__globals__", {}).get("remit_namespace")
         self.namespace = namespace or ""
         self.fullname = f"{self.namespace}.{self.name}" if self.namespace else self.name
         self.version = version
