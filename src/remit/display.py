@@ -8,7 +8,6 @@ from __future__ import annotations
 import inspect
 import reprlib
 import time
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -88,8 +87,3 @@ def status_table_lines(counts: dict[str, dict[str, int]], now: float | None = No
     lines = ["", f"| JOB STATUS {stamp}", header, "|", row("ALL", total)]
     lines.extend(row(name, counts[name]) for name in names)
     return lines
-
-
-def indent(lines: Iterable[str], prefix: str = "  ") -> list[str]:
-    """Prefix every line."""
-    return [prefix + line for line in lines]

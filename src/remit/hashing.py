@@ -62,13 +62,6 @@ def hash_eval(task_hash: str, args_hash: str) -> str:
     return hash_token(("Eval", task_hash, args_hash))
 
 
-def hash_arguments(args: tuple, kwargs: dict[str, Any]) -> str:
-    """Hash a call's positional and keyword arguments."""
-    return hash_token(
-        ("Args", tuple(normalize(a) for a in args), _normalize_mapping(kwargs))
-    )
-
-
 @singledispatch
 def normalize(value: Any) -> Any:
     """Turn a value into a canonical token of primitives and tuples (dispatched by type)."""

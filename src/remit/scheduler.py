@@ -31,6 +31,7 @@ from remit.expression import (
     ValueExpression,
 )
 from remit.hashing import (
+    hash_eval,
     hash_struct,
     hash_token,
     hash_value,
@@ -303,7 +304,7 @@ class Scheduler:
         job.args_hash = hash_token(
             ("Args", tuple(job.arg_hashes), tuple(sorted(job.kwarg_hashes.items())))
         )
-        job.eval_hash = hash_token(("Eval", job.task_hash, job.args_hash))
+        job.eval_hash = hash_eval(job.task_hash, job.args_hash)
         twin = self._by_eval.get(job.eval_hash)
         if twin is not None:  # an identical call in this run: evaluate once, share the result
             job.cached = True

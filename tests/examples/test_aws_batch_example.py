@@ -93,6 +93,7 @@ def test_example_end_to_end(example: Path) -> None:
     assert log.returncode == 0, log.stderr
     producer = re.search(r"^Produced by Job ([0-9a-f]{8})$", log.stdout, re.M)
     assert producer and f"Job {producer.group(1)}" in log.stdout
+    assert re.search(r"Tags: aws_batch_job=\S+", log.stdout)  # the producing Batch job
     assert "count_colors_by_script(data, output_path)" in log.stdout
 
 

@@ -120,6 +120,9 @@ class _LogView:
         duration = job["end_time"] - job["start_time"] if job["end_time"] else None
         self.echo(f"{indent}Duration: {format_duration(duration)}")
         self.echo(f"{indent}Executor: {job['executor']}")
+        tags = self.q.tags(job["id"])
+        if tags:
+            self.echo(f"{indent}Tags: " + ", ".join(f"{k}={v}" for k, v in tags.items()))
         if job["error"]:
             self.echo(f"\n{indent}  Error:")
             self.echo(textwrap.indent(job["error"].rstrip(), indent + "    "))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,6 @@ class Backend:
         self._rows: dict[str, dict[Any, dict[str, Any]]] = {}
         self._pending = 0
         self._seen_values: set[str] = set()
-        self.last_flush_seconds = 0.0
         self._statements: dict[str, Any] = {}
 
     @classmethod
@@ -172,7 +170,6 @@ class Backend:
         if not self._pending:
             return
         rows, self._rows, self._pending = self._rows, {}, 0
-        started = time.perf_counter()
         try:
             with self.engine.begin() as conn:
                 for table in models.metadata.sorted_tables:
@@ -181,7 +178,6 @@ class Backend:
                         conn.execute(self._insert(table), list(batch.values()))
         except Exception as exc:
             raise DBError(f"cannot record provenance in {self.db_uri!r}: {exc}") from exc
-        self.last_flush_seconds = time.perf_counter() - started
 
     def _insert(self, table: Table) -> Any:
         statement = self._statements.get(table.name)

@@ -5,10 +5,7 @@ Read-only queries returning plain rows (mappings); rendering is the CLI's job.
 
 from __future__ import annotations
 
-import pickle
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import desc, func, select
 from sqlalchemy.engine import Connection, RowMapping
@@ -86,6 +83,12 @@ class Query:
             chain.append(parent)
             parent_id = parent["parent_id"]
         return chain
+
+    def tags(self, entity_id: str) -> dict[str, str]:
+        """Tags recorded on a job or execution (e.g. its AWS Batch job id)."""
+        rows = self.conn.execute(select(m.tag.c.key, m.tag.c.value)
+                                 .where(m.tag.c.entity_id == entity_id).order_by(m.tag.c.key))
+        return dict(rows.tuples().all())
 
     def task(self, task_hash: str) -> RowMapping | None:
         """A task row by hash."""
@@ -187,21 +190,3 @@ class Query:
                 if child is not None:
                     step.upstream[arg["name"]] = child
         return step
-
-
-def load_value(row: RowMapping | None) -> Any:
-    """Unpickle an inline value row (None when stored elsewhere or unreadable)."""
-    if row is None or row["data"] is None:
-        return None
-    try:
-        return pickle.loads(row["data"])
-    except Exception:
-        return None
-
-
-def status_counts(jobs: Sequence[RowMapping]) -> dict[str, int]:
-    """How many jobs are in each status."""
-    counts: dict[str, int] = {}
-    for job in jobs:
-        counts[job["status"]] = counts.get(job["status"], 0) + 1
-    return counts

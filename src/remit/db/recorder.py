@@ -111,6 +111,9 @@ class ProvenanceRecorder:
             })
 
     def _job_row(self, job: Job, error: JobFailure | None = None) -> None:
+        for key, value in job.tags.items():  # e.g. aws_batch_job, docker_container
+            self.backend.add(models.tag, (job.id, key),
+                             {"entity_id": job.id, "key": key, "value": value})
         self.backend.add(models.job, job.id, {
             "id": job.id, "execution_id": job.execution_id,
             "parent_id": job.parent.id if job.parent else None,
