@@ -169,7 +169,10 @@ class DockerExecutor(Executor):
         logs = container.logs().decode(errors="replace").splitlines()[-LOG_TAIL_LINES:]
         container.remove(force=True)
         self._running.pop(container.id, None)
-        self._finish(job, opts, status.get("StatusCode", 1), logs, container.id)
+        code = status.get("StatusCode", 1)
+        if code == 0 and not interactive:  # debugging: show what the job printed
+            sys.stderr.write("".join(line + "\n" for line in logs))
+        self._finish(job, opts, code, logs, container.id)
 
     def _finish(self, job: Job, opts: BatchOptions, code: int, logs: list[str],
                 container_id: str) -> None:
