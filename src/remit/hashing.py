@@ -62,6 +62,18 @@ def hash_eval(task_hash: str, args_hash: str) -> str:
     return hash_token(("Eval", task_hash, args_hash))
 
 
+def hash_arguments(args: tuple, kwargs: dict[str, Any]) -> str:
+    """Hash a call's arguments, each by value, as the scheduler keys a call."""
+    return combine_argument_hashes(
+        [hash_value(a) for a in args], {k: hash_value(v) for k, v in kwargs.items()}
+    )
+
+
+def combine_argument_hashes(arg_hashes: list[str], kwarg_hashes: dict[str, str]) -> str:
+    """The arguments' hash from each argument's own hash (positional, then by keyword)."""
+    return hash_token(("Args", tuple(arg_hashes), tuple(sorted(kwarg_hashes.items()))))
+
+
 @singledispatch
 def normalize(value: Any) -> Any:
     """Turn a value into a canonical token of primitives and tuples (dispatched by type)."""

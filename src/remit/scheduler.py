@@ -31,9 +31,9 @@ from remit.expression import (
     ValueExpression,
 )
 from remit.hashing import (
+    combine_argument_hashes,
     hash_eval,
     hash_struct,
-    hash_token,
     hash_value,
     is_valid,
     iter_nested,
@@ -301,9 +301,7 @@ class Scheduler:
         except RemitError as exc:
             self._fail(job, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
             return
-        job.args_hash = hash_token(
-            ("Args", tuple(job.arg_hashes), tuple(sorted(job.kwarg_hashes.items())))
-        )
+        job.args_hash = combine_argument_hashes(job.arg_hashes, job.kwarg_hashes)
         job.eval_hash = hash_eval(job.task_hash, job.args_hash)
         twin = self._by_eval.get(job.eval_hash)
         if twin is not None:  # an identical call in this run: evaluate once, share the result
