@@ -105,12 +105,7 @@ def container_standin(docker_engine: docker.DockerClient,
         lines = env_file.read_text().splitlines()
         yield dict(line.removeprefix("export ").split("=", 1) for line in lines)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        finally:
-            proc.kill()
-            proc.communicate()
+        _stop(proc)
 
 
 def project(root: Path, image: str, scratch: str) -> Path:
@@ -253,9 +248,14 @@ def test_no_engine_is_a_clear_error_unless_falling_back(tmp_path: Path) -> None:
         assert "running Batch jobs as local processes instead" in first
         assert ready.startswith("[remit] AWS stand-in ready on http://127.0.0.1:")
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        finally:
-            proc.kill()
-            proc.communicate()
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Interrupt a `remit emulate aws` process and reap it (killed if it lingers)."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        proc.communicate()

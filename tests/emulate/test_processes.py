@@ -217,12 +217,8 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_zygote_stops_with_its_launcher_and_kills_its_jobs(tmp_path: Path) -> None:
-    launcher = ProcessLauncher(warm=True).start()
-    launcher.wait_ready()
-    zygote = launcher._zygote
-    assert zygote is not None and zygote._proc is not None
-    zygote_pid = zygote._proc.pid
+def _launch_forever_job(launcher: ProcessLauncher, tmp_path: Path) -> tuple[Any, Path]:
+    """Launch a `remit oneshot` job that never ends; wait until it wrote its pids."""
     (tmp_path / "probe.py").write_text(textwrap.dedent(WAIT_FOREVER))
     pid_file = tmp_path / "pids"
     scratch.write_pickle(str(tmp_path / "input"), ((str(pid_file),), {}))
@@ -234,6 +230,16 @@ def test_zygote_stops_with_its_launcher_and_kills_its_jobs(tmp_path: Path) -> No
     while not pid_file.exists() or len(pid_file.read_text().split()) < 2:
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    return handle, pid_file
+
+
+def test_zygote_stops_with_its_launcher_and_kills_its_jobs(tmp_path: Path) -> None:
+    launcher = ProcessLauncher(warm=True).start()
+    launcher.wait_ready()
+    zygote = launcher._zygote
+    assert zygote is not None and zygote._proc is not None
+    zygote_pid = zygote._proc.pid
+    handle, pid_file = _launch_forever_job(launcher, tmp_path)
     launcher.close()
     assert handle.wait(10) == 128 + signal.SIGKILL
     handle.close()
@@ -250,17 +256,7 @@ def test_a_lost_zygote_fails_its_running_job_and_is_replaced(tmp_path: Path) -> 
         launcher.wait_ready()
         zygote = launcher._zygote
         assert zygote is not None and zygote._proc is not None
-        (tmp_path / "probe.py").write_text(textwrap.dedent(WAIT_FOREVER))
-        pid_file = tmp_path / "pids"
-        scratch.write_pickle(str(tmp_path / "input"), ((str(pid_file),), {}))
-        command = ["remit", "oneshot", "probe", "forever", "--import-path", ".",
-                   "--input", str(tmp_path / "input"), "--output", str(tmp_path / "output"),
-                   "--error", str(tmp_path / "error")]
-        handle = launcher.launch(JobSpec("j", 1, command, {}, str(tmp_path)))
-        deadline = time.monotonic() + 20
-        while not pid_file.exists() or len(pid_file.read_text().split()) < 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        handle, pid_file = _launch_forever_job(launcher, tmp_path)
         old = zygote._proc
         old.kill()
         old.wait()
