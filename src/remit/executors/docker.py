@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from remit.errors import ContainerEngineError, JobLostError
+from remit.executors.aws_batch.executor import log_submit
 from remit.executors.aws_batch.options import BatchOptions
 from remit.executors.base import Executor, Report, failure_from_exception
 from remit.jobs import Job, JobFailure
-from remit.progress import log_line
 from remit.remote import scratch
 
 CONTAINER_SCRATCH = "/remit-scratch"
@@ -151,14 +151,8 @@ class DockerExecutor(Executor):
         )
         job.tags["docker_container"] = container.id
         self._running[container.id] = container
-        log_line(f"AWSBatchExecutor: submit remit job {job.id} as Docker container "
-                 f"{container.id}:")
-        log_line(f"  job_id          = {container.id}")
-        log_line("  job_name        = None")
-        log_line(f"  s3_scratch_path = {scratch.job_dir(opts.s3_scratch, job.eval_hash)}")
-        log_line("  retry_attempts  = None")
-        log_line("  debug           = True")
-        sys.stderr.flush()
+        log_submit(job, f"Docker container {container.id}", container.id, None,
+                   scratch.job_dir(opts.s3_scratch, job.eval_hash), None, True)
         if interactive:
             from remit.executors.terminal import attach_terminal
 

@@ -266,7 +266,8 @@ class AWSBatchExecutor(Executor):
                                      tags)
         batch_id = self._submit_request(request)
         job.tags["aws_batch_job"] = batch_id
-        self._log_submit(job, batch_id, request["jobName"], job.eval_hash, opts)
+        log_submit(job, f"AWS Batch job {batch_id}", batch_id, request["jobName"],
+                   scratch.job_dir(opts.s3_scratch, job.eval_hash), opts.retries, opts.debug)
         self.monitor.track(Tracked(batch_id, [job], opts))
 
     def _submit_array(self, members: list[_Queued]) -> None:
@@ -298,16 +299,6 @@ class AWSBatchExecutor(Executor):
         except Exception as exc:
             raise JobSubmitError(f"AWS Batch refused job {request['jobName']} on queue "
                                  f"{request['jobQueue']!r}: {exc}") from exc
-
-    def _log_submit(self, job: Job, batch_id: str, job_name: str, eval_hash: str,
-                    opts: BatchOptions) -> None:
-        log_line(f"AWSBatchExecutor: submit remit job {job.id} as AWS Batch job {batch_id}:")
-        log_line(f"  job_id          = {batch_id}")
-        log_line(f"  job_name        = {job_name}")
-        log_line(f"  s3_scratch_path = {scratch.job_dir(opts.s3_scratch, eval_hash)}")
-        log_line(f"  retry_attempts  = {opts.retries}")
-        log_line(f"  debug           = {opts.debug}")
-        sys.stderr.flush()
 
     # -- re-attaching -------------------------------------------------------------------------
 
@@ -342,6 +333,18 @@ class AWSBatchExecutor(Executor):
                 found.setdefault(eval_hash, f"{batch_id}:{index}")
         self._inflight = found
         return found
+
+
+def log_submit(job: Job, as_what: str, job_id: str, job_name: str | None, scratch_path: str,
+               retries: int | None, debug: bool) -> None:
+    """The ``[remit] AWSBatchExecutor: submit remit job ... as ...:`` block of the log."""
+    log_line(f"AWSBatchExecutor: submit remit job {job.id} as {as_what}:")
+    log_line(f"  job_id          = {job_id}")
+    log_line(f"  job_name        = {job_name}")
+    log_line(f"  s3_scratch_path = {scratch_path}")
+    log_line(f"  retry_attempts  = {retries}")
+    log_line(f"  debug           = {debug}")
+    sys.stderr.flush()
 
 
 def _module_location(func: Any) -> tuple[str, str]:
