@@ -46,6 +46,7 @@ from remit.promise import Promise, all_of, resolved
 from remit.task import Task, registered_tasks
 
 _PRIMITIVES = (str, bytes, int, float, bool, type(None))
+TICK_MAX = 10.0  # seconds: listeners (the recorder's heartbeat) hear from the loop this often
 
 
 class ExecutionFailed(RemitError):
@@ -97,6 +98,7 @@ class Scheduler:
                     f"task {fullname} uses executor {name!r}, which is not configured "
                     f"(known: {known}); add an [executors.{name}] section to {where}"
                 )
+            self._executor(name).check_task_options(task.options, f"task {fullname}")
 
     def run(self, expr: Any, argv: Sequence[str] | None = None) -> Any:
         """Evaluate ``expr`` to a concrete value; raise ExecutionFailed if it failed."""
@@ -151,7 +153,7 @@ class Scheduler:
             if not self._outstanding:
                 raise RemitError("scheduler stalled: nothing running and nothing ready")
             try:
-                event = events.get(timeout=self.status_interval)
+                event = events.get(timeout=min(self.status_interval, TICK_MAX))
             except queue.Empty:
                 self.hooks.emit("on_tick")
                 continue

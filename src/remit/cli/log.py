@@ -87,7 +87,10 @@ class _LogView:
         import json
 
         argv = " ".join(json.loads(row["argv"])[1:])
-        return (f"Exec {row['id'][:8]} [ {row['status']:^6} ] {format_time(row['start_time'])}:"
+        from remit.db.liveness import shown_status
+
+        status = shown_status(row)
+        return (f"Exec {row['id'][:8]} [ {status:^6} ] {format_time(row['start_time'])}:"
                 f"  {argv}")
 
     def execution(self, row: Any) -> None:
@@ -95,6 +98,11 @@ class _LogView:
         duration = (row["end_time"] - row["start_time"]) if row["end_time"] else None
         self.echo(f"Duration: {format_duration(duration)}")
         jobs = self.q.execution_jobs(row["id"])
+        from remit.db.liveness import shown_status
+
+        if shown_status(row) == "ABANDONED":  # its RUNNING jobs will never finish
+            jobs = [{**job, "status": "ABANDONED"} if job["status"] == "RUNNING" else job
+                    for job in jobs]
         counts: dict[str, int] = {}
         for job in jobs:
             counts[job["status"]] = counts.get(job["status"], 0) + 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import os
 import pprint
+import signal
 import sys
 import typing
 from typing import Any
@@ -76,17 +77,20 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool) -> int:
         scheduler = Scheduler(config, backend, use_cache=use_cache, listeners=listeners)
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
+    _terminate_like_interrupt()
     try:
         result = scheduler.run(expr, argv)
     except ExecutionFailed as failed:
         _print_failure(failed)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         backend.close()
         log_line("Interrupted: finished jobs are recorded; run again to resume from the cache.")
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)  # do not wait for task threads still running: their results are dropped
+        # Do not wait for task threads still running: their results are dropped. Worker
+        # processes, scripts and debug containers die with this process (remit.childguard).
+        os._exit(128 + stop.signum if isinstance(stop, Terminated) else 130)
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -94,6 +98,24 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool) -> int:
     sys.stderr.flush()
     click.echo(pprint.pformat(result))
     return 0
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: stop the run exactly as Ctrl-C does (exit 128 + the signal)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+def _terminate_like_interrupt() -> None:
+    """Make SIGTERM and SIGHUP interrupt the run the way SIGINT does."""
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise Terminated(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, handler)
 
 
 def _print_failure(failed: Any) -> None:

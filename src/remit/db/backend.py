@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Table, create_engine, event, select
 from sqlalchemy.engine import Engine
 
+from remit.config import parse_int
 from remit.db import models
 from remit.db.schema import ensure_schema
 from remit.display import short_repr
@@ -53,7 +54,8 @@ class Backend:
         """Build the backend named by ``[backend]`` (default SQLite in the config dir)."""
         db_uri = backend_options.get("db_uri") or f"sqlite:///{config_dir / 'remit.db'}"
         store = Path(backend_options.get("value_store_path") or config_dir / "values")
-        size = int(backend_options.get("value_store_min_size", DEFAULT_MIN_STORE_SIZE))
+        size = parse_int(backend_options.get("value_store_min_size") or DEFAULT_MIN_STORE_SIZE,
+                         "[backend] value_store_min_size", minimum=0)
         return cls(db_uri, store, size)
 
     @property

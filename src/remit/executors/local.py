@@ -1,23 +1,32 @@
 """Runs jobs on this machine: a thread pool (``mode = thread``, the default executor) or a
-process pool (``mode = process``). Options: ``mode``, ``max_workers``.
+process pool (``mode = process``, see ``process_pool``).
+
+Options: ``mode``, ``max_workers``, ``timeout`` (seconds; also a task option,
+``@task(timeout=2)``). Any other option, in the ini section or as a task option of a task on
+this executor, is a ConfigError. A job over its time limit fails with JobTimeoutError: in a
+process its worker is killed; in a thread (which cannot be killed) it is abandoned and the
+run goes on without it.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import math
 import os
 import pickle
-from concurrent.futures import Executor as PoolExecutor
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from remit.config import parse_int
-from remit.errors import ConfigError, SerializationError
+from remit.config import parse_float, parse_int
+from remit.errors import ConfigError, JobTimeoutError, RemoteJobError, SerializationError
 from remit.executors.base import Executor, Report, failure_from_exception
+from remit.executors.deadlines import Deadlines
 from remit.jobs import Job, JobFailure
 from remit.pickling import dumps
 
 _MODES = ("thread", "process")
+_SECTION_OPTIONS = ("type", "mode", "max_workers", "timeout")
+TASK_OPTIONS = ("timeout",)
 
 
 class LocalExecutor(Executor):
@@ -30,16 +39,40 @@ class LocalExecutor(Executor):
         self.mode = options.get("mode", "thread")
         default_workers = 20 if self.mode == "thread" else (os.cpu_count() or 2)
         self.max_workers = int(options.get("max_workers", default_workers))
-        self._pool: PoolExecutor | None = None
+        raw = options.get("timeout")
+        self.timeout = _timeout(raw, f"[executors.{name}] timeout") if raw else None
+        self._threads: ThreadPoolExecutor | None = None
+        self._processes: Any = None
+        self._deadlines = Deadlines(f"remit-{name}-timeouts")
 
     @classmethod
     def validate(cls, name: str, options: dict[str, str], where: str) -> None:
-        """Check ``mode`` and ``max_workers``."""
+        """Check ``mode``, ``max_workers`` and ``timeout``; any other option is an error."""
+        unknown = sorted(set(options) - set(_SECTION_OPTIONS))
+        if unknown:
+            raise ConfigError(f"{where} {unknown[0]}: unknown local executor option; known "
+                              f"options: {', '.join(_SECTION_OPTIONS)}")
         mode = options.get("mode", "thread")
         if mode not in _MODES:
             raise ConfigError(f"{where} mode: expected 'thread' or 'process', got {mode!r}")
         if "max_workers" in options:
             parse_int(options["max_workers"], f"{where} max_workers", minimum=1)
+        if options.get("timeout"):
+            _timeout(options["timeout"], f"{where} timeout")
+
+    def check_task_options(self, options: dict[str, Any], where: str) -> None:
+        """A task on this executor may only set ``timeout`` besides the scheduler's options."""
+        from remit.task import SCHEDULER_OPTIONS
+
+        unknown = sorted(set(options) - SCHEDULER_OPTIONS - set(TASK_OPTIONS))
+        if unknown:
+            raise ConfigError(
+                f"{where}: option {unknown[0]!r} is not an option of executor {self.name!r} "
+                f"(type local, which takes: {', '.join(TASK_OPTIONS)}); remove it or run the "
+                "task on an executor that has it"
+            )
+        if options.get("timeout") is not None:
+            _timeout(options["timeout"], f"{where} timeout")
 
     def start(self, report: Report) -> None:
         """Create the pool lazily on first submit."""
@@ -47,10 +80,19 @@ class LocalExecutor(Executor):
 
     def submit(self, job: Job) -> None:
         """Run the job in the pool; the result is reported from the pool's thread."""
-        if self._pool is None:
-            self._pool = self._make_pool()
+        where = f"task {job.task.fullname}"
+        try:
+            self.check_task_options(job.task.options, where)
+        except ConfigError as exc:
+            self.report(job, None, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
+            return
+        timeout = job.task.options.get("timeout", self.timeout)
+        timeout = float(timeout) if timeout is not None else None
         if self.mode == "thread":
-            self._pool.submit(self._run_in_thread, job)
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(self.max_workers,
+                                                   thread_name_prefix=f"remit-{self.name}")
+            self._threads.submit(self._run_in_thread, job, timeout)
             return
         try:
             payload = dumps((job.task.func, job.args, job.kwargs),
@@ -58,39 +100,82 @@ class LocalExecutor(Executor):
         except SerializationError as exc:
             self.report(job, None, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
             return
-        future = self._pool.submit(_run_pickled, payload)
-        future.add_done_callback(lambda fut: self._process_done(job, fut))
+        if self._processes is None:
+            from remit.executors.process_pool import WorkerPool
+
+            self._processes = WorkerPool(self.max_workers, _run_pickled, f"remit-{self.name}")
+        token = self._processes.submit(payload, lambda status, body: self._done(job, status, body))
+        if timeout is not None:
+            self._deadlines.add(time.monotonic() + timeout,
+                                lambda: self._process_deadline(job, token, timeout))
 
     def stop(self) -> None:
-        """Shut the pool down without waiting for abandoned jobs."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        """Shut the pools down without waiting for abandoned jobs (their processes die)."""
+        self._deadlines.stop()
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
+            self._threads = None
+        if self._processes is not None:
+            self._processes.stop()
+            self._processes = None
 
-    def _make_pool(self) -> PoolExecutor:
-        if self.mode == "thread":
-            return ThreadPoolExecutor(self.max_workers, thread_name_prefix=f"remit-{self.name}")
-        return ProcessPoolExecutor(self.max_workers, mp_context=multiprocessing.get_context("fork"))
+    # -- threads ----------------------------------------------------------------------------
 
-    def _run_in_thread(self, job: Job) -> None:
+    def _run_in_thread(self, job: Job, timeout: float | None) -> None:
+        if timeout is not None:
+            self._deadlines.add(time.monotonic() + timeout, lambda: self._report_timeout(
+                job, timeout, "its thread cannot be stopped and is abandoned; the run goes on"))
         try:
             result = job.task.func(*job.args, **job.kwargs)
         except BaseException as exc:  # noqa: BLE001 - every failure is reported, none lost
             self.report(job, None, failure_from_exception(exc, job))
             return
-        self.report(job, result, None)
+        self.report(job, result, None)  # after a timeout, the scheduler ignores it
 
-    def _process_done(self, job: Job, future: Future) -> None:
-        try:
-            status, body = future.result()
-        except BaseException as exc:  # the worker died (e.g. killed, out of memory)
-            self.report(job, None, failure_from_exception(exc, job))
+    def _report_timeout(self, job: Job, timeout: float, what: str) -> None:
+        error = JobTimeoutError(
+            f"task {job.task.fullname} exceeded its timeout of {timeout:g} s ({what})"
+        )
+        self.report(job, None, JobFailure(error, f"JobTimeoutError: {error}\n", job))
+
+    # -- processes --------------------------------------------------------------------------
+
+    def _process_deadline(self, job: Job, token: int, timeout: float) -> None:
+        """The limit counts from the job's start in a worker, not from its submission."""
+        pool = self._processes
+        if pool is None:
             return
+        started = pool.started(token)
+        if started is None or time.time() - started < timeout:
+            remaining = timeout if started is None else timeout - (time.time() - started)
+            if pool.pending(token):
+                self._deadlines.add(time.monotonic() + remaining,
+                                    lambda: self._process_deadline(job, token, timeout))
+            return
+        if not pool.pending(token):  # finished meanwhile
+            return
+        pool.kill(token)
+        self._report_timeout(job, timeout, "its worker process was killed")
+
+    def _done(self, job: Job, status: str, body: Any) -> None:
         if status == "ok":
-            self.report(job, pickle.loads(body), None)
-        else:
+            try:
+                self.report(job, pickle.loads(body), None)
+            except Exception as exc:
+                self.report(job, None, failure_from_exception(exc, job))
+        elif status == "error":
             error, text = pickle.loads(body)
             self.report(job, None, JobFailure(error, text, job))
+        else:
+            error = RemoteJobError(f"task {job.task.fullname}: {body}")
+            self.report(job, None, JobFailure(error, f"RemoteJobError: {error}\n", job))
+
+
+def _timeout(value: Any, where: str) -> float:
+    number = parse_float(value, where, minimum=0)
+    if number <= 0 or not math.isfinite(number):
+        raise ConfigError(f"{where}: must be a positive number of seconds, got {value!r}")
+    return number
 
 
 def _run_pickled(payload: bytes) -> tuple[str, bytes]:
