@@ -85,12 +85,19 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _send(line: str) -> None:
+def ensure_guard() -> None:
+    """Start this process's guard now (before starting what it will guard)."""
     global _pipe, _owner_pid
     with _lock:
         if _pipe is None or _owner_pid != os.getpid():
             _pipe = _start_guard()
             _owner_pid = os.getpid()
+
+
+def _send(line: str) -> None:
+    ensure_guard()
+    with _lock:
+        assert _pipe is not None
         try:
             _pipe.write(line + "\n")
             _pipe.flush()

@@ -393,6 +393,9 @@ class Scheduler:
         for job in list(self._outstanding.values()):
             self._fail(job, JobFailure(KeyboardInterrupt("run interrupted"), "", job))
         self._outstanding.clear()
+        for job in self._by_eval.values():  # bodies done, still waiting for their children
+            if job.state is JobState.RUNNING:
+                self._fail(job, JobFailure(KeyboardInterrupt("run interrupted"), "", job))
 
     # -- executors ------------------------------------------------------------------------
 

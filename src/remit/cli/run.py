@@ -11,6 +11,7 @@ import os
 import pprint
 import signal
 import sys
+import threading
 import typing
 from typing import Any
 
@@ -57,7 +58,13 @@ def run(
         raise click.ClickException(str(exc)) from None
     kwargs = _parse_task_args(task, task_args, f"remit run {workflow} {task_name}")
     argv = ["remit", "run", *sys.argv[2:]] if sys.argv[1:2] == ["run"] else ["remit", "run"]
-    sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache))
+    code = _execute(config, task(**kwargs), argv, use_cache=not no_cache)
+    if any(not t.daemon and t.is_alive() for t in threading.enumerate()
+           if t is not threading.main_thread()):
+        sys.stdout.flush()  # a task thread abandoned after its timeout: do not wait for it
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool) -> int:
