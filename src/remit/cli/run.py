@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import pprint
 import signal
 import sys
 import threading
@@ -18,6 +17,7 @@ from typing import Any
 import click
 
 from remit.__about__ import __version__
+from remit.display import format_result
 from remit.errors import RemitError
 from remit.progress import log_line
 
@@ -103,7 +103,7 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool) -> int:
     finally:
         backend.close()
     sys.stderr.flush()
-    click.echo(pprint.pformat(result))
+    click.echo(format_result(result))
     return 0
 
 
