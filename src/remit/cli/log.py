@@ -55,7 +55,9 @@ def _looks_like_path(target: str) -> bool:
 
 
 def _normalize_path(target: str) -> str:
-    return target if "://" in target else str(Path(target).resolve())
+    from remit.files.file import path_text
+
+    return path_text(target if "://" in target else str(Path(target).resolve()))
 
 
 def _cut(text: str, limit: int = _PREVIEW) -> str:

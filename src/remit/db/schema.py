@@ -25,8 +25,29 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+_SCHEMA_LOCK = 0x72656D6974  # PostgreSQL advisory lock key ("remit"): one schema writer
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Create, or upgrade to, the current schema."""
+    """Create, or upgrade to, the current schema (two processes starting at once are fine)."""
+    if engine.dialect.name != "postgresql":
+        try:
+            _ensure_schema(engine)
+        except DBError:
+            raise
+        except Exception:  # another process created it meanwhile (SQLite has no schema lock)
+            if current_revision(engine) != HEAD_REVISION:
+                raise
+        return
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _SCHEMA_LOCK})
+        try:
+            _ensure_schema(engine)
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SCHEMA_LOCK})
+
+
+def _ensure_schema(engine: Engine) -> None:
     revision = current_revision(engine)
     if revision == HEAD_REVISION:
         check_tables(engine)
