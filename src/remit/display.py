@@ -30,6 +30,11 @@ def short_repr(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_BRACKETS: dict[type, tuple[str, str]] = {
+    list: ("[", "]"), tuple: ("(", ")"), set: ("{", "}"), frozenset: ("frozenset({", "})"),
+}
+
+
 def deep_repr(value: Any) -> str:
     """``repr(value)`` without recursion, for lists, tuples, dicts and sets nested deeper than
     Python's recursion limit allows (built-in containers only; others use their own repr)."""
@@ -42,8 +47,7 @@ def deep_repr(value: Any) -> str:
             continue
         kind = type(item)
         if kind in (list, tuple) or (kind in (set, frozenset) and item):
-            opening, closing = {list: ("[", "]"), tuple: ("(", ")"), set: ("{", "}"),
-                                frozenset: ("frozenset({", "})")}[kind]
+            opening, closing = _BRACKETS[kind]
             parts: list[tuple[bool, Any]] = [(True, opening)]
             for i, child in enumerate(item):
                 if i:
