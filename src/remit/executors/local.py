@@ -23,6 +23,7 @@ from remit.executors.base import Executor, Report, failure_from_exception
 from remit.executors.deadlines import Deadlines
 from remit.jobs import Job, JobFailure
 from remit.pickling import dumps
+from remit.task import SCHEDULER_OPTIONS
 
 _MODES = ("thread", "process")
 _SECTION_OPTIONS = ("type", "mode", "max_workers", "timeout")
@@ -62,8 +63,6 @@ class LocalExecutor(Executor):
 
     def check_task_options(self, options: dict[str, Any], where: str) -> None:
         """A task on this executor may only set ``timeout`` besides the scheduler's options."""
-        from remit.task import SCHEDULER_OPTIONS
-
         unknown = sorted(set(options) - SCHEDULER_OPTIONS - set(TASK_OPTIONS))
         if unknown:
             raise ConfigError(
@@ -80,13 +79,14 @@ class LocalExecutor(Executor):
 
     def submit(self, job: Job) -> None:
         """Run the job in the pool; the result is reported from the pool's thread."""
-        where = f"task {job.task.fullname}"
-        try:
-            self.check_task_options(job.task.options, where)
-        except ConfigError as exc:
-            self.report(job, None, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
-            return
-        timeout = job.task.options.get("timeout", self.timeout)
+        options = job.task.options
+        if len(options) > 1 or (options and "executor" not in options):  # beyond the usual
+            try:
+                self.check_task_options(options, f"task {job.task.fullname}")
+            except ConfigError as exc:
+                self.report(job, None, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
+                return
+        timeout = options.get("timeout", self.timeout)
         timeout = float(timeout) if timeout is not None else None
         if self.mode == "thread":
             if self._threads is None:
