@@ -123,7 +123,7 @@ class UIQuery:
             select(m.job.c.parent_id, func.count())
             .where(m.job.c.parent_id.in_(job_ids)).group_by(m.job.c.parent_id)
         )
-        return dict(rows.tuples().all())
+        return {key: count for key, count in rows}
 
     def execution_jobs(self, execution_id: str) -> list[RowMapping]:
         """Every job of an execution with its task name, in start order."""
@@ -165,7 +165,7 @@ class UIQuery:
                 .where(m.argument.c.call_hash.in_(call_hashes[start:start + 500]),
                        m.argument.c.upstream_call_hash.is_not(None))
             )
-            edges.extend(rows.tuples().all())
+            edges.extend(tuple(row) for row in rows)
         return edges
 
     def call_files(self, call_hashes: list[str]) -> list[tuple[str, str, str, str]]:
@@ -178,7 +178,7 @@ class UIQuery:
                 .join(m.file, m.file.c.value_hash == m.call_file.c.value_hash)
                 .where(m.call_file.c.call_hash.in_(call_hashes[start:start + 500]))
             )
-            found.extend(rows.tuples().all())
+            found.extend(tuple(row) for row in rows)
         return found
 
     # -- files and tasks over time --------------------------------------------------------
