@@ -67,8 +67,12 @@ def create_app(engine: Engine, report_options: dict[str, str] | None = None,
             root = q.job(row["root_job_id"]) if row["root_job_id"] else None
             tags = q.tags_of([row["id"]]).get(row["id"], {})
             roots = _with_children([root], q) if root is not None else []
+            kids = q.children(root["id"], 0, CHILDREN_PAGE) if root is not None else None
+            nodes = _with_children(kids.rows, q) if kids is not None else []
         return page(request, "execution.html", execution=row, counts=counts, roots=roots,
-                    tags=tags, total=sum(counts.values()))
+                    tags=tags, total=sum(counts.values()), nodes=nodes,
+                    parent_id=root["id"] if root is not None else None,
+                    next_offset=CHILDREN_PAGE if kids is not None and kids.has_next else None)
 
     def children(request: Request) -> Response:
         offset = max(0, int(request.query_params.get("offset", "0") or 0))
@@ -85,7 +89,7 @@ def create_app(engine: Engine, report_options: dict[str, str] | None = None,
             row = q.job(request.path_params["id"])
             if row is None:
                 return not_found(request, f"No job {request.path_params['id']!r}.")
-            context = {
+            context: dict[str, Any] = {
                 "job": row,
                 "ancestors": list(reversed(log.job_ancestors(row))),
                 "tags": log.tags(row["id"]),

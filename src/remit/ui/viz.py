@@ -114,9 +114,10 @@ def execution_graph(conn: Any, execution_id: str) -> Graph:
 
 def _add_files(graph: Graph, rows: list[tuple[str, str, str, str]], by_call: dict[str, str],
                jobs: list[Any], node_of: dict[str, str]) -> None:
-    """File notes: an edge from the deepest call whose result holds the File, and to each
-    call that took it as an argument."""
+    """File notes: an edge from the call that made the File (the deepest call returning it
+    without having been given it), and to each call that took it as an argument."""
     returned_by: dict[str, set[str]] = defaultdict(set)
+    taken = {(call, value_hash) for call, role, value_hash, _path in rows if role == "arg"}
     for call, role, value_hash, _path in rows:
         if role == "result":
             returned_by[value_hash].add(call)
@@ -130,7 +131,9 @@ def _add_files(graph: Graph, rows: list[tuple[str, str, str, str]], by_call: dic
         if role == "arg":
             graph.edge(file_id, by_call[call])
             continue
-        # Only the producer, not the callers that merely pass the File up.
+        # Only the producer: not a call that was given the File, nor a caller passing it up.
+        if (call, value_hash) in taken:
+            continue
         job = parent_call.get(call)
         children_returning = [
             other for other in returned_by[value_hash]
