@@ -103,6 +103,8 @@ def test_report_page(server_url: str) -> None:
     row = re.search(r'<a href="/tasks/uitest.square">uitest.square</a></td><td>(\d+)</td>'
                     r"<td>(\d+)</td><td>(\d+)</td>", html)
     assert row and row.groups() == ("8", "8", "0")
+    cpu = re.search(r"uitest.square</a></td>(?:<td>[^<]*</td>){6}<td>([^<]*)</td>", html)
+    assert cpu and re.fullmatch(r"\d+:\d\d:\d\d\.\d\d", cpu.group(1))  # measured locally
     assert "Critical path" in html and "uitest.main(n=8" in html
 
 
