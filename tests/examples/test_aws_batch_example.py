@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from tests.conftest import run_cli, status_row
+from tests.ui.serving import get, serving
 
 pytestmark = pytest.mark.aws
 
@@ -117,6 +118,17 @@ def _check_picture_and_report(example: Path, n_batch_jobs: int) -> None:
     assert report.returncode == 0, report.stderr
     assert f"AWS Batch: {n_batch_jobs} jobs" in report.stdout
     assert re.search(r"estimated \$0\.\d{4}", report.stdout)
+    # The same run in the provenance browser: the Batch job ids are on the job pages.
+    with serving(example / ".remit") as url:
+        execution = re.search(r'href="/executions/([0-9a-f-]{36})"', get(url + "/")[1])
+        page = get(f"{url}/executions/{execution.group(1)}")[1]
+        assert "examples.aws_batch.main(" in page and "on_batch" in page
+        writer_job = re.search(r'href="/jobs/([0-9a-f-]{36})">remit\.script_task', page)
+        if writer_job is None:  # deeper in the tree: find it through the picture's link
+            writer_job = re.search(rf'{writer} \[.*URL="/jobs/([0-9a-f-]{{36}})"', dot)
+        job_page = get(f"{url}/jobs/{writer_job.group(1)}")[1]
+        assert re.search(r"<dt>aws_batch_job</dt><dd><code[^>]*>[0-9a-f-]{36}", job_page)
+        assert "color-counts.tsv" in job_page  # the File it wrote
 
 
 class _FileRepr:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_cli
+from tests.ui.serving import serving
 
 pytest.importorskip("starlette")
 WORKFLOW = Path(__file__).with_name("workflow.py")
@@ -37,24 +36,5 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server_url(project: Path) -> Iterator[str]:
     """The app on a free 127.0.0.1 port, stopped when the module's tests are done."""
-    import uvicorn
-
-    from remit.config import load_config
-    from remit.ui.server import create_app
-    from remit.ui.store import readonly_engine
-
-    config = load_config(project / ".remit")
-    engine = readonly_engine(config)
-    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=0,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    engine.dispose()
+    with serving(project / ".remit") as url:
+        yield url
