@@ -27,7 +27,7 @@ CONFIG_FILENAME = "remit.ini"
 DEFAULT_EXECUTOR = "default"
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_KNOWN_SECTIONS = {"backend", "scheduler"}
+_KNOWN_SECTIONS = {"backend", "scheduler", "report"}
 
 
 class _EnvInterpolation(configparser.Interpolation):
@@ -59,6 +59,7 @@ class Config:
     path: Path | None = None
     backend: dict[str, str] = field(default_factory=dict)
     scheduler: dict[str, str] = field(default_factory=dict)
+    report: dict[str, str] = field(default_factory=dict)
     executors: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def where(self, section: str, option: str | None = None) -> str:
@@ -140,8 +141,8 @@ def load_config(explicit_dir: str | os.PathLike[str] | None = None) -> Config:
             config.executors[name] = options
         else:
             raise ConfigError(
-                f"{path}: [{section}]: unknown section; expected [backend], [scheduler] or "
-                "[executors.NAME]"
+                f"{path}: [{section}]: unknown section; expected [backend], [scheduler], "
+                "[report] or [executors.NAME]"
             )
     return config
 
