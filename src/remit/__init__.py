@@ -3,6 +3,7 @@
 The public API only; the logic lives in the submodules.
 """
 
+from remit import functools as _functools  # noqa: F401 - registers remit's helper tasks
 from remit.__about__ import __version__
 from remit.expression import catch, cond, quote
 from remit.files import Dir, File, StagingDir, StagingFile
