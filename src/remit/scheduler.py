@@ -158,14 +158,24 @@ class Scheduler:
         (RemoteTraceback). ``execute`` raises ExecutionFailed instead.
         """
         try:
-            return self.execute(expr, argv)
+            return self.execute(expr, argv, check_tasks=False)
         except ExecutionFailed as failed:
             failure = failed.failure
         raise _original_error(failure)  # outside the except: no ExecutionFailed context
 
-    def execute(self, expr: Any, argv: Sequence[str] | None = None) -> Any:
-        """Evaluate ``expr`` to a concrete value; raise ExecutionFailed if it failed."""
-        self.check_executors()
+    def execute(
+        self, expr: Any, argv: Sequence[str] | None = None, check_tasks: bool = True
+    ) -> Any:
+        """Evaluate ``expr`` to a concrete value; raise ExecutionFailed if it failed.
+
+        Configured executors are checked first; with ``check_tasks`` (``remit run``) so is
+        every registered task's executor name, before anything runs. ``run`` leaves that to
+        the call that uses the executor, as redun does, so a test module may define tasks
+        for executors a test never reaches.
+        """
+        self.check_executors(None if check_tasks else {})
+        # Calls are shared within one run only: a Scheduler run twice starts afresh.
+        self._by_eval, self._expr_promises, self._cache_queue = {}, {}, []
         execution = self.execution = Execution(list(argv or []))
         self.hooks.emit("on_execution_start", execution)
         root = self._evaluate(expr, None)
