@@ -12,7 +12,6 @@ hash (what makes a cached result stale) comes from the function's normalized sou
 from __future__ import annotations
 
 import ast
-import asyncio
 import functools
 import inspect
 import textwrap
@@ -228,6 +227,8 @@ def _run_to_completion(coroutine_function: Callable[..., Any]) -> Callable[..., 
 
     @functools.wraps(coroutine_function)
     def run(*args: Any, **kwargs: Any) -> Any:
+        import asyncio
+
         return asyncio.run(coroutine_function(*args, **kwargs))
 
     return run
