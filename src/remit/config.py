@@ -67,6 +67,14 @@ class Config:
     scheduler: dict[str, str] = field(default_factory=dict)
     executors: dict[str, dict[str, str]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        raw: Any = self.config_dir
+        if isinstance(raw, Mapping):  # redun's spelling: Config({"executors.x": {...}})
+            self.config_dir = Path.cwd() / CONFIG_DIRNAME
+            for section, options in raw.items():
+                _add_section(self, section, {k: _ini_text(v) for k, v in options.items()},
+                             "config")
+
     def where(self, section: str, option: str | None = None) -> str:
         """A location string for error messages: ``file: [section] option``."""
         place = f"{self.path or self.config_dir / CONFIG_FILENAME}: [{section}]"
@@ -142,14 +150,13 @@ def config_from_dict(
 ) -> Config:
     """A Config from ini-like sections, e.g. ``{"executors.procs": {"type": "local"}}``.
 
-    For the Python API (``Scheduler(config={...})``), as redun's ``Config(dict)``; values
-    are checked as the ini's are. ``config_dir`` defaults to ``.remit`` in the working
-    directory (where relative paths in options are resolved).
+    For the Python API (``Scheduler(config={...})`` or ``Config({...})``, as redun's
+    ``Config(dict)``); values are checked as the ini's are. ``config_dir`` defaults to
+    ``.remit`` in the working directory (where relative paths in options are resolved).
     """
-    base = Path(config_dir).resolve() if config_dir else Path.cwd() / CONFIG_DIRNAME
-    config = Config(config_dir=base)
-    for section, options in sections.items():
-        _add_section(config, section, {k: _ini_text(v) for k, v in options.items()}, "config")
+    config = Config(sections)  # type: ignore[arg-type]  # __post_init__ reads the sections
+    if config_dir:
+        config.config_dir = Path(config_dir).resolve()
     return config
 
 

@@ -315,6 +315,11 @@ def task(
             opts["executor"] = executor
         if not cache:
             opts["cache"] = False
+        if opts.get("script"):
+            raise TaskError(
+                f"@task(script=True) on {f.__name__}: remit has no script-returning tasks; "
+                "return remit.script('command ...') from a plain task instead"
+            )
         nout = opts.get("nout")
         if nout is not None and (type(nout) is not int or nout < 0):
             raise TaskError(f"@task(nout=...) must be a whole number >= 0, got {nout!r}")

@@ -160,3 +160,17 @@ def test_helpers_are_marked_internal_not_by_name() -> None:
     for name in ("remit.identity", "remit.map_", "remit.seq", "remit.eval_", "remit.flatten"):
         assert get_task(name).internal is True
     assert double.internal is False
+
+
+@task(executor="process")
+def plan_in_a_process(n: int) -> object:
+    return {"doubled": map_(double, list(range(n))), "ordered": seq([double(1), double(2)]),
+            "more": double(n) + 1}
+
+
+def test_helpers_returned_from_another_process_are_evaluated(make_scheduler) -> None:
+    result = make_scheduler().run(plan_in_a_process(3))
+    assert result == {"doubled": [0, 2, 4], "ordered": [2, 4], "more": 7}
+    again = make_scheduler()
+    assert again.run(plan_in_a_process(3)) == result
+    assert again.run_log.counts["tests.lang.functools.plan_in_a_process"]["CACHED"] == 1

@@ -114,6 +114,11 @@ def test_nout_must_be_a_count() -> None:
         task(nout="2")(lambda: None)
 
 
+def test_script_true_tasks_say_what_to_use() -> None:
+    with pytest.raises(TaskError, match="remit.script"):
+        task(script=True)(lambda: "echo hi")
+
+
 def test_operators_read_well_in_reprs() -> None:
     assert repr(three() == 3) == "(TaskExpression('tests.lang.operators.three', (), {}) == 3)"
     assert repr(1 + number(2)).startswith("(1 + TaskExpression(")

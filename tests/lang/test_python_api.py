@@ -145,3 +145,10 @@ def test_async_tasks_run_on_threads_and_processes(make_scheduler) -> None:
     again = make_scheduler()
     assert again.run(fetch(2)) == 4
     assert again.run_log.counts["tests.lang.api.fetch"]["CACHED"] == 1
+
+
+def test_config_built_as_redun_builds_it() -> None:
+    from remit.config import Config
+
+    config = Config({"executors.batch": {"type": "local", "mode": "thread"}})
+    assert Scheduler(config=config).run(on_batch(7)) == 8
