@@ -158,20 +158,20 @@ class Scheduler:
         (RemoteTraceback). ``execute`` raises ExecutionFailed instead.
         """
         try:
-            return self.execute(expr, argv, check_tasks=False)
+            return self.execute(expr, argv)
         except ExecutionFailed as failed:
             failure = failed.failure
         raise _original_error(failure)  # outside the except: no ExecutionFailed context
 
     def execute(
-        self, expr: Any, argv: Sequence[str] | None = None, check_tasks: bool = True
+        self, expr: Any, argv: Sequence[str] | None = None, check_tasks: bool = False
     ) -> Any:
         """Evaluate ``expr`` to a concrete value; raise ExecutionFailed if it failed.
 
         Configured executors are checked first; with ``check_tasks`` (``remit run``) so is
-        every registered task's executor name, before anything runs. ``run`` leaves that to
-        the call that uses the executor, as redun does, so a test module may define tasks
-        for executors a test never reaches.
+        every registered task's executor name, before anything runs. Otherwise a missing
+        executor fails the call that needs it, as in redun, so a test module may define
+        tasks for executors a test never reaches.
         """
         self.check_executors(None if check_tasks else {})
         # Calls are shared within one run only: a Scheduler run twice starts afresh.

@@ -92,7 +92,7 @@ def test_process_errors_keep_the_remote_traceback_as_cause() -> None:
 
 def test_execute_still_reports_the_failing_job() -> None:
     with pytest.raises(ExecutionFailed) as info:
-        Scheduler(config={}).execute(fails_deep(1), check_tasks=False)
+        Scheduler(config={}).execute(fails_deep(1))
     assert info.value.failure.job.task.name == "divide"
     assert isinstance(info.value.failure.error, ZeroDivisionError)
 

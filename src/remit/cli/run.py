@@ -77,7 +77,7 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool) -> int:
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        result = scheduler.execute(expr, argv)
+        result = scheduler.execute(expr, argv, check_tasks=True)
     except ExecutionFailed as failed:
         _print_failure(failed)
         return 1
