@@ -4,7 +4,8 @@
 - ``SimpleExpression``: a lazy operation on a lazy value: ``expr[0]``, ``expr.attr``,
   ``expr(...)`` and the operators (``expr == 3``, ``a + b``, ``x & y``, ...).
 - ``SchedulerExpression``: a built-in the scheduler evaluates with lazy arguments
-  (``cond``, ``catch``, ``remit.functools.map_``...), so that only the needed branch runs.
+  (``cond``, ``catch``, ``throw``, ``remit.functools.map_``...), so that only the needed
+  branch runs.
 - ``ValueExpression``: a concrete value wrapped as an expression (``quote``).
 
 Expressions pickle by task *name*, so a remote job can hand back ``other_task(x)`` and the
@@ -295,6 +296,11 @@ def catch(expr: Any, *handlers: Any) -> SchedulerExpression:
         raise TypeError("catch(expr, ExceptionClass, handler, ...) needs class/handler pairs")
     pairs = tuple((handlers[i], handlers[i + 1]) for i in range(0, len(handlers), 2))
     return SchedulerExpression("catch", (expr, pairs))
+
+
+def throw(error: Any) -> SchedulerExpression:
+    """Fail lazily with ``error`` (an exception, possibly lazy), e.g. in a ``cond`` branch."""
+    return SchedulerExpression("throw", (error,))
 
 
 def quote(value: Any) -> ValueExpression:

@@ -334,6 +334,14 @@ class Scheduler:
 
         self._evaluate(pred, parent).then(choose, promise.reject)
 
+    def _start_throw(self, expr: SchedulerExpression, parent: Job | None, promise: Promise) -> None:
+        def fail(error: Any) -> None:
+            if not isinstance(error, BaseException):
+                error = TypeError(f"throw() needs an exception, got {error!r:.80}")
+            promise.reject(JobFailure(error, f"{type(error).__name__}: {error}\n", parent))
+
+        self._evaluate(expr.args[0], parent).then(fail, promise.reject)
+
     def _start_catch(self, expr: SchedulerExpression, parent: Job | None, promise: Promise) -> None:
         body, pairs = expr.args
 

@@ -122,3 +122,12 @@ def test_script_true_tasks_say_what_to_use() -> None:
 def test_operators_read_well_in_reprs() -> None:
     assert repr(three() == 3) == "(TaskExpression('tests.lang.operators.three', (), {}) == 3)"
     assert repr(1 + number(2)).startswith("(1 + TaskExpression(")
+
+
+def test_throw_fails_only_on_the_branch_taken(run) -> None:
+    from remit import catch, throw
+
+    assert run(cond(three() == 3, "fine", throw(ValueError("never")))) == "fine"
+    with pytest.raises(ValueError, match="negative"):
+        run(cond(number(-1) < 0, throw(ValueError("negative")), "fine"))
+    assert run(catch(throw(KeyError("k")), KeyError, lambda error: "recovered")) == "recovered"
