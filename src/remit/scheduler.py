@@ -111,26 +111,31 @@ class Scheduler:
 
     # -- public ---------------------------------------------------------------------------
 
-    def add_executor(self, executor: Executor | str, options: dict[str, str] | None = None) -> None:
-        """Use an executor under its name: an Executor, or a name and its ini-style options.
+    def add_executor(
+        self, executor: Executor | str, options: Executor | Mapping[str, Any] | None = None
+    ) -> None:
+        """Use an executor: an Executor (under its name), or a name with an Executor or with
+        ini-style options.
 
         ``scheduler.add_executor(LocalExecutor("batch"))`` runs the tasks of executor
         ``batch`` locally (e.g. in tests); ``add_executor("procs", {"type": "local",
         "mode": "process"})`` defines one as an ``[executors.procs]`` section would.
         """
         if isinstance(executor, str):
-            if options is None or not options.get("type"):
-                raise ConfigError(
-                    f"add_executor({executor!r}, options): options need a 'type', e.g. "
-                    "{'type': 'local', 'mode': 'process'}"
-                )
             name = executor
-            self._executors.pop(name, None)
-            executor = self._executor(name, dict(options))
-        name = executor.name
-        self._executors[name] = executor
+            if isinstance(options, Executor):
+                executor, executor.name = options, name
+            elif options is None or not options.get("type"):
+                raise ConfigError(
+                    f"add_executor({name!r}, options): give an Executor, or options with a "
+                    "'type', e.g. {'type': 'local', 'mode': 'process'}"
+                )
+            else:
+                self._executors.pop(name, None)
+                executor = self._executor(name, {k: str(v) for k, v in options.items()})
+        self._executors[executor.name] = executor
         executor.use_cache = self.use_cache
-        self._added_executors.add(name)
+        self._added_executors.add(executor.name)
 
     def check_executors(self, tasks: dict[str, Task] | None = None) -> None:
         """Validate every configured executor and every task's executor name, up front."""

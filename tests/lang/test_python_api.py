@@ -108,8 +108,11 @@ def test_add_executor_replaces_an_executor_for_tests() -> None:
     scheduler.add_executor(LocalExecutor("batch"))
     assert scheduler.run(on_batch(1)) == 2
     other = Scheduler(config={})
-    other.add_executor("batch", {"type": "local", "mode": "process", "max_workers": "1"})
+    other.add_executor("batch", {"type": "local", "mode": "process", "max_workers": 1})
     assert other.run(on_batch(2)) == 3
+    named = Scheduler(config={})
+    named.add_executor("batch", LocalExecutor("anything", mode="process"))
+    assert named.run(on_batch(3)) == 4
 
 
 def test_add_executor_needs_a_type() -> None:
