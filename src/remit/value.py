@@ -13,9 +13,10 @@ a class you cannot change, and override what you need:
   define ``serialize(self) -> bytes`` and ``deserialize(cls, raw_type, data)``, which then
   serve every pickle of the proxied type (job arguments, results, the cache).
 
-These hook into ``remit.hashing`` (``normalize``/``is_valid`` dispatch); this module holds no
-other hashing and no storage. ``parse_arg(raw_type, text)`` is the dispatch the command line
-uses for annotated parameters.
+(For the hash alone, any class may instead define ``__remit_normalize__(self)`` returning
+plain data to hash in its place.) These hook into ``remit.hashing`` (``normalize``/``is_valid``
+dispatch); this module holds no other hashing and no storage. ``parse_arg(raw_type, text)``
+is the dispatch the command line uses for annotated parameters.
 """
 
 from __future__ import annotations

@@ -155,3 +155,25 @@ def test_config_built_as_redun_builds_it() -> None:
 
     config = Config({"executors.batch": {"type": "local", "mode": "thread"}})
     assert Scheduler(config=config).run(on_batch(7)) == 8
+
+
+def test_user_executor_type_from_the_workflow_under_remit_run(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    (tmp_path / ".remit").mkdir()
+    (tmp_path / ".remit" / "remit.ini").write_text("[executors.here]\ntype = same_thread\n")
+    (tmp_path / "workflow.py").write_text(
+        "import threading\n"
+        "from remit import task\n"
+        "from remit.executors import Executor, register_executor\n\n\n"
+        "@register_executor('same_thread')\n"
+        "class SameThread(Executor):\n"
+        "    def submit(self, job):\n"
+        "        self.report(job, job.task.func(*job.args, **job.kwargs))\n\n\n"
+        "@task(executor='here')\n"
+        "def main() -> str:\n"
+        "    return threading.current_thread().name\n"
+    )
+    proc = run_cli("run", "workflow.py", "main", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "'MainThread'"  # ran by the user's executor, not a pool
