@@ -78,8 +78,4 @@ def scheduler_task(
 def find_scheduler_task(kind: str) -> SchedulerTask | None:
     """The scheduler task registered under the full name ``kind``, if any."""
     found = _registry.get(kind)
-    if found is None and kind.startswith("remit."):
-        import remit.functools  # noqa: F401 - registers remit's built-ins on first need
-
-        found = _registry.get(kind)
     return found if isinstance(found, SchedulerTask) else None
