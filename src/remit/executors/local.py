@@ -22,15 +22,28 @@ _MODES = ("thread", "process")
 
 
 class LocalExecutor(Executor):
-    """Thread or process pool on the local machine."""
+    """Thread or process pool on the local machine.
+
+    Built from a section's options, or directly for the Python API:
+    ``LocalExecutor("batch")`` (threads) or ``LocalExecutor("procs", mode="process")``.
+    """
 
     type_name = "local"
 
-    def __init__(self, name: str, options: dict[str, str], config_dir: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        options: dict[str, str] | None = None,
+        config_dir: Any = None,
+        *,
+        mode: str | None = None,
+        max_workers: int | None = None,
+    ) -> None:
         super().__init__(name, options, config_dir)
-        self.mode = options.get("mode", "thread")
+        self.mode = mode or self.options.get("mode", "thread")
+        self.validate(name, {**self.options, "mode": self.mode}, f"LocalExecutor({name!r})")
         default_workers = 20 if self.mode == "thread" else (os.cpu_count() or 2)
-        self.max_workers = int(options.get("max_workers", default_workers))
+        self.max_workers = max_workers or int(self.options.get("max_workers", default_workers))
         self._pool: PoolExecutor | None = None
 
     @classmethod
