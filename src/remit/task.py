@@ -14,13 +14,17 @@ import textwrap
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from remit.cache_options import CacheCheckValid, CacheScope, cache_policy
 from remit.errors import TaskError
 from remit.hashing import hash_struct, normalize
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Options consumed by the scheduler itself; every other option goes to the executor.
-SCHEDULER_OPTIONS = frozenset({"executor", "cache", "version", "name", "namespace"})
+SCHEDULER_OPTIONS = frozenset({
+    "executor", "cache", "version", "name", "namespace",
+    "cache_scope", "check_valid", "prov", "tags", "_context_override", "_ultimate_only",
+})
 
 _registry: dict[str, Task] = {}
 
@@ -92,6 +96,14 @@ class Task:
         clone._hash, clone._source = self._hash, self._source
         return clone
 
+    def update_context(self, context: dict[str, Any] | None = None, **values: Any) -> Task:
+        """A copy of this task whose calls (and their callees) see ``context`` merged in."""
+        from remit.context import merge_context
+
+        update = merge_context(dict(context or {}), values)
+        current = self._options.get("_context_override") or {}
+        return self.with_options(_context_override=merge_context(current, update))
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from remit.expression import TaskExpression
 
@@ -162,7 +174,9 @@ def task(
     Options: ``executor`` (name of an ``[executors.NAME]`` section, default ``default``),
     ``cache`` (False: always re-run), ``version`` (hash by this string instead of the source),
     ``name``/``namespace`` (full name ``namespace.name``; the namespace defaults to the
-    module's ``remit_namespace``), and any executor option such as ``memory`` or ``vcpus``.
+    module's ``remit_namespace``), ``cache_scope``/``check_valid``/``prov`` (see
+    remit.cache_options), ``tags=[(key, value), ...]`` (recorded on each job), and any
+    executor option such as ``memory`` or ``vcpus``. An option may be ``get_context(...)``.
     """
 
     def decorate(f: Callable[..., Any]) -> Task:
@@ -174,6 +188,11 @@ def task(
         if not cache:
             opts["cache"] = False
         new = Task(f, name=name, namespace=namespace, version=version, options=opts)
+        cache_policy(new)  # a bad cache_scope/check_valid/prov fails here, naming the task
+        if opts.get("tags"):
+            from remit.tags import task_tags
+
+            task_tags(new)
         _registry[new.fullname] = new
         return new
 
@@ -195,3 +214,6 @@ def get_task(fullname: str) -> Task:
 def registered_tasks() -> dict[str, Task]:
     """All tasks registered so far, by full name."""
     return dict(_registry)
+
+
+__all__ = ["CacheCheckValid", "CacheScope", "Task", "get_task", "registered_tasks", "task"]
