@@ -21,7 +21,7 @@ from typing import Any
 from remit.errors import TaskError
 
 
-class CacheScope(str, enum.Enum):
+class CacheScope(enum.StrEnum):
     """Where a call's result may be reused from (the task option ``cache_scope``)."""
 
     NONE = "NONE"
@@ -29,7 +29,7 @@ class CacheScope(str, enum.Enum):
     BACKEND = "BACKEND"
 
 
-class CacheCheckValid(str, enum.Enum):
+class CacheCheckValid(enum.StrEnum):
     """How a cached call is checked (the task option ``check_valid``)."""
 
     FULL = "full"

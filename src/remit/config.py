@@ -5,7 +5,8 @@ environment variable, else the nearest ``.remit/`` directory from the working di
 (``.remit/`` in the working directory when there is none; it is created on first run).
 
 Sections: ``[backend]`` (``db_uri``, ``value_store_min_size``), ``[scheduler]``
-(``job_status_interval``, ``flush_interval``) and ``[executors.NAME]`` (each with a ``type``).
+(``job_status_interval``, ``flush_interval``, ``context``, ``context_file``), ``[context]``
+(context variables, see context.py) and ``[executors.NAME]`` (each with a ``type``).
 Values may use ``${VAR}`` or ``${VAR:-default}`` to read the environment. Every error names
 the file, the section and the option. This module does not create executors or open the DB.
 """
@@ -27,7 +28,7 @@ CONFIG_FILENAME = "remit.ini"
 DEFAULT_EXECUTOR = "default"
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_KNOWN_SECTIONS = {"backend", "scheduler"}
+_KNOWN_SECTIONS = {"backend", "scheduler", "context"}
 
 
 class _EnvInterpolation(configparser.Interpolation):
@@ -60,6 +61,7 @@ class Config:
     backend: dict[str, str] = field(default_factory=dict)
     scheduler: dict[str, str] = field(default_factory=dict)
     executors: dict[str, dict[str, str]] = field(default_factory=dict)
+    context: dict[str, str] = field(default_factory=dict)  # dotted path -> JSON or text
 
     def where(self, section: str, option: str | None = None) -> str:
         """A location string for error messages: ``file: [section] option``."""
@@ -140,8 +142,8 @@ def load_config(explicit_dir: str | os.PathLike[str] | None = None) -> Config:
             config.executors[name] = options
         else:
             raise ConfigError(
-                f"{path}: [{section}]: unknown section; expected [backend], [scheduler] or "
-                "[executors.NAME]"
+                f"{path}: [{section}]: unknown section; expected [backend], [scheduler], "
+                "[context] or [executors.NAME]"
             )
     return config
 

@@ -55,7 +55,7 @@ def get_context_value(context: dict[str, Any] | None, var_path: str, default: An
 
 
 def merge_context(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    """A new tree: ``base`` with ``update`` merged in (nested dictionaries merge, others replace)."""
+    """A new tree: ``base`` with ``update`` merged in (nested dicts merge, others replace)."""
     merged = dict(base)
     for key, value in update.items():
         old = merged.get(key)
@@ -135,6 +135,13 @@ def load_context(
     for key, raw in getattr(config, "context", {}).items():
         context = merge_context(context, parse_assignment(f"{key}={raw}",
                                                           config.where("context", key)))
+    return merge_context(context, extra_context(files, assignments))
+
+
+def extra_context(files: Iterable[str | Path] = (), assignments: Iterable[str] = ()
+                  ) -> dict[str, Any]:
+    """The context given on the command line: JSON files, then KEY.PATH=VALUE assignments."""
+    context: dict[str, Any] = {}
     for path in files:
         context = merge_context(context, read_context_file(path, "--context-file"))
     for text in assignments:
@@ -155,6 +162,7 @@ def _start_get_context(scheduler: Any, expr: SchedulerExpression, parent: Any,
 
 __all__ = [
     "get_context",
+    "extra_context",
     "get_context_value",
     "load_context",
     "merge_context",
