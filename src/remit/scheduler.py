@@ -49,6 +49,7 @@ from remit.hooks import Hooks
 from remit.jobs import Execution, Job, JobFailure, JobInfo, JobState
 from remit.promise import Promise, all_of, resolved
 from remit.task import Task, registered_tasks
+from remit.threads import fork_thread, join_thread
 
 _PRIMITIVES = (str, bytes, int, float, bool, type(None))
 _NO_REUSE = CachePolicy(CacheScope.NONE, False, True, False)
@@ -558,4 +559,4 @@ def _still_valid(value: Any) -> bool:
     return is_valid(value)
 
 
-__all__ = ["ExecutionFailed", "Scheduler"]
+__all__ = ["ExecutionFailed", "JobInfo", "Scheduler", "fork_thread", "join_thread"]
