@@ -165,6 +165,13 @@ class Backend:
         self._seen_values.add(value_hash)
         self.add(models.value, value_hash, self.serialize(value_hash, value))
 
+    def note_value(self, value_hash: str) -> bool:
+        """Mark a value hash as buffered; False if it already was."""
+        if value_hash in self._seen_values:
+            return False
+        self._seen_values.add(value_hash)
+        return True
+
     @property
     def pending(self) -> int:
         """Number of buffered rows."""

@@ -19,6 +19,7 @@ from remit.db.shallow import subtree_task_hashes
 from remit.errors import HashingError
 from remit.hashing import hash_value, iter_nested
 from remit.jobs import Execution, Job, JobFailure
+from remit.subrun import SubrunOutcome
 from remit.tags import tag_text, task_tags
 
 _FLUSH_ROWS = 20_000
@@ -58,6 +59,8 @@ class ProvenanceRecorder:
 
     def on_job_result(self, job: Job, result: Any) -> None:
         """Cache what the task body returned (it may still hold expressions)."""
+        if isinstance(result, SubrunOutcome):
+            self._subrun_rows(job, result)
         if not job.task.cache or not job.prov or cache_policy(job.task).ultimate_only:
             return
         try:
@@ -112,6 +115,32 @@ class ProvenanceRecorder:
             self._last_flush = now
 
     # -- rows -----------------------------------------------------------------------------
+
+    def _subrun_rows(self, job: Job, outcome: SubrunOutcome) -> None:
+        """Record a subrun's rows: its jobs under ``job`` in this execution (or its own)."""
+        records = outcome.take_records()
+        if not records:
+            return
+        job.subtree = frozenset({job.task_hash, *(r["task_hash"] for r in records["job"])})
+        if not job.prov:
+            return
+        sub_id = outcome.execution_id
+        keep_execution = outcome.new_execution
+        for table in models.metadata.sorted_tables:
+            keys = [c.name for c in table.primary_key.columns]
+            for row in records.get(table.name, ()):
+                if table is models.execution and not keep_execution:
+                    continue
+                if table is models.job and not keep_execution:
+                    row = {**row, "execution_id": job.execution_id,
+                           "parent_id": row["parent_id"] or job.id}
+                elif table is models.tag and row["entity_id"] == sub_id and not keep_execution:
+                    row = {**row, "entity_id": job.execution_id}
+                if table is models.value:
+                    self.backend.note_value(row["hash"])
+                self.backend.add(table, tuple(row[k] for k in keys), row)
+        if keep_execution:
+            job.tags["subrun_execution"] = sub_id
 
     def _execution_row(self, execution: Execution) -> None:
         self.backend.add(models.execution, execution.id, {
