@@ -49,6 +49,7 @@ from remit.hooks import Hooks
 from remit.jobs import Execution, Job, JobFailure, JobInfo, JobState
 from remit.promise import Promise, all_of, resolved
 from remit.task import Task, registered_tasks
+from remit.subrun import subrun
 from remit.threads import fork_thread, join_thread
 
 _PRIMITIVES = (str, bytes, int, float, bool, type(None))
@@ -559,4 +560,6 @@ def _still_valid(value: Any) -> bool:
     return is_valid(value)
 
 
-__all__ = ["ExecutionFailed", "JobInfo", "Scheduler", "fork_thread", "join_thread"]
+__all__ = [
+    "ExecutionFailed", "JobInfo", "Scheduler", "fork_thread", "join_thread", "subrun",
+]
