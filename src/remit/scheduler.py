@@ -19,7 +19,6 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from remit import context as _context_builtins  # noqa: F401 - registers get_context
 from remit.builtins import BUILTINS
 from remit.cache_options import CachePolicy, CacheScope, cache_policy
 from remit.call_defaults import fill_call, job_info_names, lazy_parts
@@ -48,8 +47,8 @@ from remit.hashing import (
 from remit.hooks import Hooks
 from remit.jobs import Execution, Job, JobFailure, JobInfo, JobState
 from remit.promise import Promise, all_of, resolved
-from remit.task import Task, registered_tasks
 from remit.subrun import subrun
+from remit.task import Task, registered_tasks
 from remit.threads import fork_thread, join_thread
 
 _PRIMITIVES = (str, bytes, int, float, bool, type(None))
