@@ -1,0 +1,76 @@
+"""How subcommands reach the configured provenance store, and report remit's errors.
+
+Owns the shared ``--config DIR`` option, opening the store (read-only for commands that only
+read: they never create ``.remit/`` or a database), and turning a RemitError into click's
+one-line ``Error: ...`` with exit status 1. It does not query or render anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from remit.config import Config
+    from remit.db.backend import Backend
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(func: F) -> F:
+    """The ``-c/--config DIR`` option every store command takes."""
+    return click.option(
+        "-c", "--config", "config_dir", metavar="DIR",
+        help="Config directory (default: nearest .remit/, or $REMIT_CONFIG).",
+    )(func)
+
+
+@contextmanager
+def remit_errors() -> Iterator[None]:
+    """Turn a RemitError raised inside into a one-line click error (exit status 1)."""
+    from remit.errors import RemitError
+
+    try:
+        yield
+    except RemitError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def load(config_dir: str | None) -> Config:
+    """The configuration (``--config DIR``, ``$REMIT_CONFIG`` or the nearest ``.remit/``)."""
+    from remit.config import load_config
+
+    with remit_errors():
+        return load_config(config_dir)
+
+
+def open_store(config_dir: str | None, read_only: bool = True) -> Backend:
+    """The configured store; ``read_only`` never creates or migrates anything."""
+    from remit.db.backend import Backend
+
+    config = load(config_dir)
+    with remit_errors():
+        backend = Backend.for_config_dir(config.config_dir, config.backend, read_only=read_only)
+        backend.engine  # noqa: B018 - open now, so a missing database is reported here
+    return backend
+
+
+def store_for_uri(uri: str, read_only: bool = True) -> Backend:
+    """A store named on the command line: a config directory, a ``.db`` file or a DB URL."""
+    from pathlib import Path
+
+    from remit.db.backend import Backend
+
+    if "://" in uri:
+        backend = Backend(uri, Path(".remit") / "values", read_only=read_only)
+    elif uri.endswith(".db"):
+        path = Path(uri).resolve()
+        backend = Backend(f"sqlite:///{path}", path.parent / "values", read_only=read_only)
+    else:
+        return open_store(uri, read_only)
+    with remit_errors():
+        backend.engine  # noqa: B018
+    return backend
