@@ -7,6 +7,7 @@ one-line ``Error: ...`` with exit status 1. It does not query or render anything
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -58,19 +59,24 @@ def open_store(config_dir: str | None, read_only: bool = True) -> Backend:
     return backend
 
 
-def store_for_uri(uri: str, read_only: bool = True) -> Backend:
-    """A store named on the command line: a config directory, a ``.db`` file or a DB URL."""
+def store_for_uri(where: str, read_only: bool = True) -> Backend:
+    """A store named on the command line: a database URL, a ``.db`` file (e.g. an export) or
+    a config directory. Stores named by URL or file keep every value inline (they have no
+    value-store directory of their own); a config directory's store is used as configured.
+    """
+    import sys
     from pathlib import Path
 
     from remit.db.backend import Backend
 
-    if "://" in uri:
-        backend = Backend(uri, Path(".remit") / "values", read_only=read_only)
-    elif uri.endswith(".db"):
-        path = Path(uri).resolve()
-        backend = Backend(f"sqlite:///{path}", path.parent / "values", read_only=read_only)
+    if "://" in where or where.endswith(".db"):
+        uri = where if "://" in where else f"sqlite:///{Path(where).resolve()}"
+        backend = Backend(uri, Path(os.devnull), min_store_size=sys.maxsize, read_only=read_only)
     else:
-        return open_store(uri, read_only)
+        if not Path(where).is_dir():
+            raise click.ClickException(f"{where} is neither a database URL, a .db file nor a "
+                                       "config directory")
+        return open_store(where, read_only)
     with remit_errors():
         backend.engine  # noqa: B018
     return backend
