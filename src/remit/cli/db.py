@@ -103,15 +103,15 @@ def info(config_dir: str | None, db_uri: str | None) -> None:
 
 def _readonly_engine(uri: str) -> Any:
     """A read-only engine for ``info``/``versions``, whatever the schema version."""
-    from remit.db.readonly import sqlite_path
+    from sqlalchemy import create_engine
+
+    from remit.db.readonly import sqlite_path, sqlite_read_only_url
 
     path = sqlite_path(uri)
     if path is None:
         return _engine(uri)
     _engine(uri).dispose()  # existence check
-    from sqlalchemy import create_engine
-
-    return create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true")
+    return create_engine(sqlite_read_only_url(path))
 
 
 @db.command()

@@ -28,6 +28,13 @@ def sqlite_path(db_uri: str) -> Path | None:
     return Path(db_uri[len(_SQLITE):]) if db_uri.startswith(_SQLITE) else None
 
 
+def sqlite_read_only_url(path: Path) -> str:
+    """A URL opening a SQLite file read-only (immutable when its directory is not writable)."""
+    writable = os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
+    mode = "mode=ro" if writable else "immutable=1"
+    return f"sqlite:///file:{quote(str(path.resolve()))}?{mode}&uri=true"
+
+
 def connect_read_only(db_uri: str) -> Engine:
     """An engine that only reads ``db_uri``; raises NoDatabaseError when there is nothing."""
     path = sqlite_path(db_uri)
@@ -37,10 +44,7 @@ def connect_read_only(db_uri: str) -> Engine:
                 f"no remit database at {path}; `remit run FILE TASK` records one there, or "
                 "pass --config DIR of a project that has one"
             )
-        writable = os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
-        mode = "mode=ro" if writable else "immutable=1"
-        url = f"sqlite:///file:{quote(str(path.resolve()))}?{mode}&uri=true"
-        engine = create_engine(url)
+        engine = create_engine(sqlite_read_only_url(path))
         event.listen(engine, "connect", _busy_timeout)
     else:
         try:
