@@ -37,7 +37,14 @@ def remit_errors() -> Iterator[None]:
     try:
         yield
     except RemitError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(one_line(str(exc))) from None
+
+
+def one_line(message: str) -> str:
+    """A message on one line, without SQLAlchemy's statement and documentation-link lines."""
+    noise = ("(Background on this error", "[SQL:", "[parameters:")
+    lines = [line.strip() for line in message.splitlines()]
+    return " ".join(line for line in lines if line and not line.startswith(noise))
 
 
 def load(config_dir: str | None) -> Config:
