@@ -25,8 +25,9 @@ LOG_GROUP = "/aws/batch/job"
 
 
 def _queue_option(func: F) -> F:
-    return click.option("-q", "--queue", "queues", multiple=True, metavar="QUEUE",
-                        help="Job queue to search (default: every aws_batch executor's queue).")(func)
+    return click.option(
+        "-q", "--queue", "queues", multiple=True, metavar="QUEUE",
+        help="Job queue to search (default: every aws_batch executor's queue).")(func)
 
 
 @click.group()

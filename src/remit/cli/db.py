@@ -126,7 +126,7 @@ def versions(config_dir: str | None, db_uri: str | None) -> None:
     """
     from alembic.script import ScriptDirectory
 
-    from remit.db.schema import alembic_config, current_revision
+    from remit.db.schema import MIGRATIONS_DIR, current_revision
 
     uri = _uri(config_dir, db_uri)
     current = None
@@ -137,7 +137,7 @@ def versions(config_dir: str | None, db_uri: str | None) -> None:
             engine.dispose()
         except Exception:  # no database yet: still list what this remit knows
             current = None
-    script = ScriptDirectory.from_config(alembic_config(None))
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
     for rev in script.walk_revisions():
         mark = "*" if rev.revision == current else " "
         click.echo(f"{mark} {rev.revision:<12} {(rev.doc or '').strip()}")

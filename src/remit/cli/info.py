@@ -29,7 +29,8 @@ def info(workflow: str, task_name: str) -> None:
     with remit_errors():
         task = find_task(load_workflow(workflow), task_name)
     click.echo(f"Task {task.fullname}")
-    click.echo(f"  Hash:      {task.hash}" + (f"  (version {task.version})" if task.version else ""))
+    version = f"  (version {task.version})" if task.version else ""
+    click.echo(f"  Hash:      {task.hash}{version}")
     click.echo(f"  Namespace: {task.namespace or '(none)'}")
     click.echo(f"  Executor:  {task.executor}")
     options = {k: v for k, v in task.options.items() if k != "executor"}
