@@ -130,13 +130,12 @@ def versions(config_dir: str | None, db_uri: str | None) -> None:
 
     uri = _uri(config_dir, db_uri)
     current = None
-    with remit_errors():
-        try:
-            engine = _readonly_engine(uri)
-            current = current_revision(engine)
-            engine.dispose()
-        except Exception:  # no database yet: still list what this remit knows
-            current = None
+    try:
+        engine = _readonly_engine(uri)
+        current = current_revision(engine)
+        engine.dispose()
+    except Exception:  # no database yet: still list the versions this remit knows
+        current = None
     script = ScriptDirectory(str(MIGRATIONS_DIR))
     for rev in script.walk_revisions():
         mark = "*" if rev.revision == current else " "

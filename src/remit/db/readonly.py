@@ -61,8 +61,9 @@ def connect_read_only(db_uri: str) -> Engine:
         raise NoDatabaseError(f"{db_uri!r} holds no remit schema; `remit run` creates it")
     if revision != HEAD_REVISION:
         engine.dispose()
+        how = f"remit db upgrade --db sqlite:///{path}" if path is not None else "remit db upgrade"
         raise DBError(f"database {db_uri!r} is at schema {revision}, this remit reads "
-                      f"{HEAD_REVISION}; run `remit db upgrade`")
+                      f"{HEAD_REVISION}; run `{how}`")
     return engine
 
 
