@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, status_row
+from tests.conftest import invoke_cli, run_cli, status_row
 
 WORKFLOW = '''
 from remit import File, task
@@ -62,7 +62,7 @@ def executions(db: Path) -> list[tuple]:
 ])
 def test_read_only_commands_create_nothing_and_fail_clearly(tmp_path: Path,
                                                             args: list[str]) -> None:
-    proc = run_cli(*args, cwd=tmp_path)
+    proc = invoke_cli(*args, cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout
     assert "no remit database at" in proc.stderr and "remit run FILE TASK" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -102,26 +102,26 @@ def test_readers_work_on_a_read_only_store(read_only_project: Path) -> None:
     before = sorted(p.name for p in remit_dir.iterdir())
     for args in (["log"], ["log", "-"], ["tag", "list"], ["db", "info"], ["db", "versions"],
                  ["log", "out.txt"], ["export", str(read_only_project.parent / "o.db")]):
-        proc = run_cli(*args, cwd=read_only_project)
+        proc = invoke_cli(*args, cwd=read_only_project)
         assert proc.returncode == 0, (args, proc.stderr)
-    assert "run workflow.py main" in run_cli("log", "-", cwd=read_only_project).stdout
+    assert "run workflow.py main" in invoke_cli("log", "-", cwd=read_only_project).stdout
     assert sorted(p.name for p in remit_dir.iterdir()) == before
     # a writer says what is wrong in one line
-    tag = run_cli("tag", "add", "-", "a=b", cwd=read_only_project)
+    tag = invoke_cli("tag", "add", "-", "a=b", cwd=read_only_project)
     assert tag.returncode == 1
 
 
 def test_log_dash_is_the_last_execution_and_unknown_ids_fail(project: Path) -> None:
     assert run_cli("run", "workflow.py", "main", "--text", "again", cwd=project).returncode == 0
-    last = run_cli("log", "-", cwd=project)
+    last = invoke_cli("log", "-", cwd=project)
     assert last.returncode == 0
     assert "main --text again" in last.stdout.splitlines()[0]
-    unknown = run_cli("log", "zzzz", cwd=project)
+    unknown = invoke_cli("log", "zzzz", cwd=project)
     assert unknown.returncode == 1 and "nothing recorded matches 'zzzz'" in unknown.stderr
 
 
 def test_init_writes_every_option_commented(tmp_path: Path) -> None:
-    proc = run_cli("init", cwd=tmp_path)
+    proc = invoke_cli("init", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     ini = tmp_path / ".remit" / "remit.ini"
     text = ini.read_text()
@@ -137,7 +137,7 @@ def test_init_writes_every_option_commented(tmp_path: Path) -> None:
     assert parser.get("scheduler", "flush_interval") == "1"
     (tmp_path / "workflow.py").write_text(textwrap.dedent(WORKFLOW))
     assert run_cli("run", "workflow.py", "main", cwd=tmp_path).returncode == 0
-    again = run_cli("init", cwd=tmp_path)
+    again = invoke_cli("init", cwd=tmp_path)
     assert again.returncode == 1 and "already exists" in again.stderr
 
 
@@ -146,23 +146,23 @@ def test_tags_on_executions_jobs_and_files(project: Path) -> None:
     with sqlite3.connect(db) as conn:
         exec_id = conn.execute("SELECT id FROM execution").fetchone()[0]
         file_hash = conn.execute("SELECT value_hash FROM file").fetchone()[0]
-    assert run_cli("tag", "add", exec_id[:8], "project=acme", "stage=dev",
+    assert invoke_cli("tag", "add", exec_id[:8], "project=acme", "stage=dev",
                    cwd=project).returncode == 0
-    assert run_cli("tag", "add", file_hash[:10], "project=acme", cwd=project).returncode == 0
-    listing = run_cli("tag", "list", exec_id[:8], cwd=project)
+    assert invoke_cli("tag", "add", file_hash[:10], "project=acme", cwd=project).returncode == 0
+    listing = invoke_cli("tag", "list", exec_id[:8], cwd=project)
     assert listing.stdout.splitlines() == [f"Execution {exec_id}", "  project=acme",
                                            "  stage=dev"]
-    found = run_cli("tag", "list", "project=acme", cwd=project).stdout
+    found = invoke_cli("tag", "list", "project=acme", cwd=project).stdout
     assert f"execution {exec_id[:12]}  project=acme" in found
     assert f"file      {file_hash[:12]}  project=acme" in found
-    assert "stage=dev" in run_cli("tag", "list", "stage=*", cwd=project).stdout
-    assert run_cli("tag", "rm", exec_id[:8], "stage", cwd=project).returncode == 0
-    assert "stage" not in run_cli("tag", "list", exec_id[:8], cwd=project).stdout
-    missing = run_cli("tag", "rm", exec_id[:8], "stage", cwd=project)
+    assert "stage=dev" in invoke_cli("tag", "list", "stage=*", cwd=project).stdout
+    assert invoke_cli("tag", "rm", exec_id[:8], "stage", cwd=project).returncode == 0
+    assert "stage" not in invoke_cli("tag", "list", exec_id[:8], cwd=project).stdout
+    missing = invoke_cli("tag", "rm", exec_id[:8], "stage", cwd=project)
     assert missing.returncode == 1 and "has no tag stage" in missing.stderr
-    bad = run_cli("tag", "add", exec_id[:8], "novalue", cwd=project)
+    bad = invoke_cli("tag", "add", exec_id[:8], "novalue", cwd=project)
     assert bad.returncode == 2 and "write novalue=VALUE" in bad.stderr
-    unknown = run_cli("tag", "add", "zzzz", "a=b", cwd=project)
+    unknown = invoke_cli("tag", "add", "zzzz", "a=b", cwd=project)
     assert unknown.returncode == 1 and "no execution, job, value or File matches" in unknown.stderr
 
 
@@ -180,39 +180,39 @@ def test_db_upgrade_from_schema_0001(tmp_path: Path) -> None:
                              "('e0000001-old', '[\"remit\", \"run\", \"old.py\", \"main\"]', "
                              "1.0, 'DONE')")
     engine.dispose()
-    info = run_cli("db", "info", cwd=tmp_path)
+    info = invoke_cli("db", "info", cwd=tmp_path)
     assert info.returncode == 0 and "Schema:   0001" in info.stdout
-    proc = run_cli("db", "upgrade", cwd=tmp_path)
+    proc = invoke_cli("db", "upgrade", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (f"-> {HEAD_REVISION}" in proc.stdout or "already at 0001" in proc.stdout)
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] \
             == HEAD_REVISION
-    assert "run old.py main" in run_cli("log", "-", cwd=tmp_path).stdout
-    versions = run_cli("db", "versions", cwd=tmp_path)
+    assert "run old.py main" in invoke_cli("log", "-", cwd=tmp_path).stdout
+    versions = invoke_cli("db", "versions", cwd=tmp_path)
     assert f"* {HEAD_REVISION}" in versions.stdout and "0001" in versions.stdout
-    down = run_cli("db", "downgrade", "base", cwd=tmp_path)
+    down = invoke_cli("db", "downgrade", "base", cwd=tmp_path)
     assert down.returncode == 0 and "-> (none)" in down.stdout
-    assert "Schema:   (none)" in run_cli("db", "info", cwd=tmp_path).stdout
-    bad = run_cli("db", "downgrade", "zz", cwd=tmp_path)
+    assert "Schema:   (none)" in invoke_cli("db", "info", cwd=tmp_path).stdout
+    bad = invoke_cli("db", "downgrade", "zz", cwd=tmp_path)
     assert bad.returncode == 1 and "remit db versions" in bad.stderr
 
 
 def test_export_import_round_trip_with_value_store_files(project: Path, tmp_path: Path) -> None:
     export = tmp_path / "runs.db"
-    proc = run_cli("export", str(export), cwd=project)
+    proc = invoke_cli("export", str(export), cwd=project)
     assert proc.returncode == 0, proc.stderr
     assert "Exported 1 execution(s)" in proc.stdout
     other = tmp_path / "other"
     other.mkdir()
     (other / "workflow.py").write_text(textwrap.dedent(WORKFLOW))
-    imported = run_cli("import", str(export), cwd=other)
+    imported = invoke_cli("import", str(export), cwd=other)
     assert imported.returncode == 0, imported.stderr
     assert executions(other / ".remit" / "remit.db") == executions(project / ".remit" / "remit.db")
     # the 100 kB value went through the export inline and landed in the value store again
     assert list((other / ".remit" / "values").rglob("*"))
-    assert "nothing" in run_cli("import", str(export), cwd=other).stdout
-    log = run_cli("log", "-", cwd=other)
+    assert "nothing" in invoke_cli("import", str(export), cwd=other).stdout
+    log = invoke_cli("log", "-", cwd=other)
     assert "store.write" in log.stdout and "store.big" in log.stdout
     # the imported cache serves the same run; only the File (not copied here) is made again
     rerun = run_cli("run", "workflow.py", "main", cwd=other)
@@ -220,5 +220,5 @@ def test_export_import_round_trip_with_value_store_files(project: Path, tmp_path
     assert status_row(rerun.stderr, "store.big") == [0, 0, 0, 1, 0, 1]
     assert status_row(rerun.stderr, "store.main") == [0, 0, 0, 1, 0, 1]
     assert status_row(rerun.stderr, "store.write") == [0, 0, 0, 0, 1, 1]
-    bad = run_cli("import", str(tmp_path / "nope.db"), cwd=other)
+    bad = invoke_cli("import", str(tmp_path / "nope.db"), cwd=other)
     assert bad.returncode == 1 and "no export file at" in bad.stderr

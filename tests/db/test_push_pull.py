@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli, run_cli
 
 WORKFLOW = '''
 from remit import task
@@ -78,36 +78,36 @@ def test_push_and_pull_through_postgres(tmp_path: Path, postgres_db: str) -> Non
     for n in ("2", "3"):
         assert run_cli("run", "workflow.py", "main", "--n", n, cwd=laptop).returncode == 0
     exec_id = sorted(ids(laptop))[0]
-    assert run_cli("tag", "add", exec_id[:8], "owner=laptop", cwd=laptop).returncode == 0
+    assert invoke_cli("tag", "add", exec_id[:8], "owner=laptop", cwd=laptop).returncode == 0
 
-    pushed = run_cli("push", postgres_db, cwd=laptop)
+    pushed = invoke_cli("push", postgres_db, cwd=laptop)
     assert pushed.returncode == 0, pushed.stderr
     assert "Pushed 2 execution(s)" in pushed.stdout and "2 execution" in pushed.stdout
     assert pg_counts(postgres_db) == sqlite_counts(laptop)
-    again = run_cli("push", postgres_db, cwd=laptop)
+    again = invoke_cli("push", postgres_db, cwd=laptop)
     assert again.returncode == 0 and "nothing (the destination had everything)" in again.stdout
     assert pg_counts(postgres_db) == sqlite_counts(laptop)
 
     # The colleague ran one execution of their own, pulls the team's, then pushes theirs.
     assert run_cli("run", "workflow.py", "main", "--n", "4", cwd=colleague).returncode == 0
-    pulled = run_cli("pull", postgres_db, cwd=colleague)
+    pulled = invoke_cli("pull", postgres_db, cwd=colleague)
     assert pulled.returncode == 0, pulled.stderr
     assert ids(colleague) == ids(laptop) | ids(colleague)
-    assert run_cli("push", postgres_db, cwd=colleague).returncode == 0
-    assert run_cli("pull", postgres_db, cwd=laptop).returncode == 0
+    assert invoke_cli("push", postgres_db, cwd=colleague).returncode == 0
+    assert invoke_cli("pull", postgres_db, cwd=laptop).returncode == 0
     assert ids(laptop) == ids(colleague) and len(ids(laptop)) == 3
     assert pg_counts(postgres_db) == sqlite_counts(laptop) == sqlite_counts(colleague)
-    twice = run_cli("pull", postgres_db, cwd=laptop)
+    twice = invoke_cli("pull", postgres_db, cwd=laptop)
     assert "nothing (the destination had everything)" in twice.stdout
     assert sqlite_counts(laptop) == pg_counts(postgres_db)
 
     # What was pulled serves the cache and shows in remit log, tags included.
     rerun = run_cli("run", "workflow.py", "main", "--n", "4", cwd=laptop)
     assert rerun.returncode == 0 and "Run    Job" not in rerun.stderr
-    assert "owner=laptop" in run_cli("tag", "list", exec_id[:8], cwd=colleague).stdout
+    assert "owner=laptop" in invoke_cli("tag", "list", exec_id[:8], cwd=colleague).stdout
     # A tag changed on one side is updated, not duplicated, on the other.
-    run_cli("tag", "add", exec_id[:8], "owner=team", cwd=laptop)
-    updated = run_cli("push", postgres_db, exec_id[:8], cwd=laptop)
+    invoke_cli("tag", "add", exec_id[:8], "owner=team", cwd=laptop)
+    updated = invoke_cli("push", postgres_db, exec_id[:8], cwd=laptop)
     assert "1 tag updated" in updated.stdout
     assert pg_counts(postgres_db)["tag"] == sqlite_counts(laptop)["tag"]
 
@@ -115,9 +115,9 @@ def test_push_and_pull_through_postgres(tmp_path: Path, postgres_db: str) -> Non
 def test_push_to_a_bad_destination_is_one_clear_error(tmp_path: Path) -> None:
     root = project(tmp_path / "p")
     assert run_cli("run", "workflow.py", "main", cwd=root).returncode == 0
-    proc = run_cli("push", "nowhere", cwd=root)
+    proc = invoke_cli("push", "nowhere", cwd=root)
     assert proc.returncode == 1
     assert "nowhere is neither a database URL, a .db file nor a config directory" in proc.stderr
-    proc = run_cli("push", "postgresql+psycopg://postgres@127.0.0.1:1/x", cwd=root)
+    proc = invoke_cli("push", "postgresql+psycopg://postgres@127.0.0.1:1/x", cwd=root)
     assert proc.returncode == 1 and proc.stderr.startswith("Error: cannot ")
     assert len(proc.stderr.strip().splitlines()) == 1

@@ -59,7 +59,7 @@ def tags_of(conn: Connection, entity_id: str) -> dict[str, str]:
     """An entity's tags by key."""
     rows = conn.execute(select(m.tag.c.key, m.tag.c.value).where(m.tag.c.entity_id == entity_id)
                         .order_by(m.tag.c.key))
-    return dict(rows.tuples().all())
+    return {key: value for key, value in rows}
 
 
 def find(conn: Connection, filters: dict[str, str | None], limit: int = 100
