@@ -54,6 +54,7 @@ class Job:
     sources: dict[str, Job] = field(default_factory=dict)  # argument -> job that produced it
     promise: Any = None
     call_text: str = ""
+    reason: str = ""  # why it ran instead of coming from the cache (explain.py)
 
 
     @property

@@ -23,6 +23,7 @@ from remit.config import DEFAULT_EXECUTOR, Config, load_config
 from remit.errors import ConfigError, RemitError
 from remit.executors import Executor, create_executor
 from remit.executors.base import failure_from_exception
+from remit.explain import CACHE_FALSE, NO_CACHE, explain_jobs, invalid_result_reason
 from remit.expression import (
     Expression,
     SchedulerExpression,
@@ -101,6 +102,8 @@ class Scheduler:
     def run(self, expr: Any, argv: Sequence[str] | None = None) -> Any:
         """Evaluate ``expr`` to a concrete value; raise ExecutionFailed if it failed."""
         self.check_executors()
+        for task in registered_tasks().values():  # code dependencies as of the run's start
+            task.hash  # noqa: B018 - computed once per process, before any task body runs
         execution = self.execution = Execution(list(argv or []))
         self.hooks.emit("on_execution_start", execution)
         root = self._evaluate(expr, None)
@@ -313,11 +316,13 @@ class Scheduler:
         if self.use_cache and task.cache and self.backend is not None:
             self._cache_queue.append(job)
         else:
+            job.reason = NO_CACHE if not self.use_cache else CACHE_FALSE if not task.cache else ""
             self._submit(job)
 
     def _check_cache(self) -> None:
         jobs, self._cache_queue = self._cache_queue, []
         hits = self.backend.check_cache([job.eval_hash for job in jobs])
+        misses = []
         for job in jobs:
             result = hits.get(job.eval_hash, _MISS)
             if result is not _MISS and _still_valid(result):
@@ -326,7 +331,13 @@ class Scheduler:
                 self.hooks.emit("on_cache_hit", job, result)
                 self._job_returned(job, result)
             else:
-                self._submit(job)
+                if result is not _MISS:
+                    job.reason = invalid_result_reason(result)
+                misses.append(job)
+        if misses:
+            explain_jobs(self.backend, [job for job in misses if not job.reason])
+        for job in misses:
+            self._submit(job)
 
     def _submit(self, job: Job) -> None:
         try:

@@ -107,7 +107,7 @@ class ProvenanceRecorder:
             self._tasks.add(job.task_hash)
             self.backend.add(models.task, job.task_hash, {
                 "hash": job.task_hash, "fullname": task.fullname, "namespace": task.namespace,
-                "source": task.source,
+                "source": task.source, "deps": json.dumps(task.code_deps, sort_keys=True),
             })
 
     def _job_row(self, job: Job, error: JobFailure | None = None) -> None:
@@ -122,6 +122,7 @@ class ProvenanceRecorder:
             "call": job.describe_call(),
             "status": job.state.value, "cached": job.cached, "start_time": job.start_time,
             "end_time": job.end_time, "error": _error_text(error) if error else None,
+            "reason": job.reason or None,
         })
 
     def _argument_rows(self, job: Job) -> None:
