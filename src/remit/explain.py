@@ -197,8 +197,10 @@ def _explain_by_closest_arguments(conn: Any, calls: Sequence[CallFacts], version
     best_of: dict[int, Any] = {}
     for i, pool in plan.items():
         if not pool:
-            out[i] = Explanation(f"no earlier finished call of {calls[i].fullname} recorded "
-                                 "(failed calls are never cached)")
+            out[i] = Explanation(
+                new_task_reason(calls[i].fullname) if calls[i].before is not None else
+                f"no earlier finished call of {calls[i].fullname} recorded (failed calls are "
+                "never cached)")
             continue
         score: Counter = Counter()
         for item in calls[i].args.items():
@@ -226,12 +228,12 @@ def _describe_argument_change(old: dict[str, str], call: CallFacts,
         if before == value_hash:
             continue
         if before is None:
-            items.append(f"argument {name} given (not given before)")
+            items.append(f"argument {name} added")
         elif name in call.files and paths.get(before) == call.files[name]:
             items.append(f"File {call.files[name]} changed")
         else:
             items.append(f"argument {name} changed")
-    items += [f"argument {name} not given (given before)" for name in old if name not in call.args]
+    items += [f"argument {name} removed" for name in old if name not in call.args]
     return _join(items) if items else "arguments changed"
 
 

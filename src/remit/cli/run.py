@@ -25,6 +25,9 @@ from remit.progress import log_line
                       "help_option_names": []},
 )
 @click.option("--no-cache", is_flag=True, help="Run every task again (results still recorded).")
+@click.option("--dry-run", is_flag=True,
+              help="List the calls that would run (and why) or come from the cache; run and "
+                   "record nothing.")
 @click.option("-c", "--config", "config_dir", metavar="DIR",
               help="Config directory (default: nearest .remit/, or $REMIT_CONFIG).")
 @click.option("-h", "--help", "show_help", is_flag=True, help="Show this message and exit.")
@@ -35,6 +38,7 @@ from remit.progress import log_line
 def run(
     ctx: click.Context,
     no_cache: bool,
+    dry_run: bool,
     config_dir: str | None,
     show_help: bool,
     workflow: str | None,
@@ -56,6 +60,10 @@ def run(
         raise click.ClickException(str(exc)) from None
     kwargs = _parse_task_args(task, task_args, f"remit run {workflow} {task_name}")
     argv = ["remit", "run", *sys.argv[2:]] if sys.argv[1:2] == ["run"] else ["remit", "run"]
+    if dry_run:
+        from remit.dryrun import dry_run as plan
+
+        sys.exit(plan(config, task(**kwargs), argv, use_cache=not no_cache))
     sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache))
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from remit.config import parse_int
 from remit.errors import ConfigError, SerializationError
 from remit.executors.base import Executor, Report, failure_from_exception
+from remit.executors.mutation import mutated_arguments, mutation_error
 from remit.jobs import Job, JobFailure
 from remit.pickling import dumps
 
@@ -77,6 +78,11 @@ class LocalExecutor(Executor):
             result = job.task.func(*job.args, **job.kwargs)
         except BaseException as exc:  # noqa: BLE001 - every failure is reported, none lost
             self.report(job, None, failure_from_exception(exc, job))
+            return
+        mutated = mutated_arguments(job)
+        if mutated:
+            error = mutation_error(job, mutated)
+            self.report(job, None, JobFailure(error, f"{type(error).__name__}: {error}\n", job))
             return
         self.report(job, result, None)
 
