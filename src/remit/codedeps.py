@@ -27,13 +27,15 @@ from __future__ import annotations
 import ast
 import dis
 import functools
+import importlib
+import importlib.util
 import os
 import sys
 import sysconfig
 import types
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from remit.hashing import hash_token, hash_value
 from remit.task import Task
@@ -105,6 +107,10 @@ def _add_dependency(
         return
     if is_constant(obj):
         _put(deps, f"constant {module_name}:{name}", hash_value(obj))
+        return
+    if isinstance(obj, _Library):
+        if obj.distribution != "builtins":
+            _put(deps, f"library {obj.distribution}", obj.version)
         return
     if isinstance(obj, types.ModuleType):
         library = _library_of(obj.__name__)
@@ -249,7 +255,7 @@ def _resolve(chain: tuple[str, ...], globals_: dict[str, Any],
         obj = free.get(head, _NOT_FOUND)
     elif head.startswith(_IMPORT):
         head = head[len(_IMPORT):]
-        obj = sys.modules.get(head, _NOT_FOUND)
+        obj = _imported_in_body(head)
     elif head in globals_:
         obj = globals_[head]
     else:
@@ -264,6 +270,35 @@ def _resolve(chain: tuple[str, ...], globals_: dict[str, Any],
         obj = found
         names.append(attr)
     return obj, ".".join(names)
+
+
+def _imported_in_body(module_name: str) -> Any:
+    """A module a task body imports: the user's own is imported now (as the body would);
+    a library is not (it may be slow to import), it counts by its distribution."""
+    module = sys.modules.get(module_name)
+    if module is not None:
+        return module
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        return _NOT_FOUND
+    if spec is None:
+        return _NOT_FOUND
+    origin = os.path.abspath(spec.origin) if spec.origin and os.sep in spec.origin else None
+    library = _classify(module_name, origin)
+    if library is not None:
+        return _Library(*library)
+    try:
+        return importlib.import_module(module_name)
+    except Exception:  # noqa: BLE001 - it fails again, loudly, when the body runs
+        return _NOT_FOUND
+
+
+class _Library(NamedTuple):
+    """A library module known by its distribution without importing it."""
+
+    distribution: str
+    version: str
 
 
 # -- sources ------------------------------------------------------------------------------
@@ -341,13 +376,18 @@ def _module_file(module_name: str) -> str | None:
 def _library_of(module_name: str) -> tuple[str, str] | None:
     """(distribution, version) when a module is library code; None for the user's own."""
     top = module_name.partition(".")[0]
+    return _classify(module_name, _module_file(module_name) or _module_file(top))
+
+
+def _classify(module_name: str, path: str | None) -> tuple[str, str] | None:
+    """(distribution, version) of a module at ``path`` if it is library code, else None."""
+    top = module_name.partition(".")[0]
     if top == "builtins":
         return ("builtins", "")
     if top == "remit":
         from remit.__about__ import __version__
 
         return ("remit", __version__)
-    path = _module_file(module_name) or _module_file(top)
     if path is None:  # built into the interpreter, or not a module at all
         return ("python", _python_version()) if top in sys.stdlib_module_names else None
     roots = _library_roots()
