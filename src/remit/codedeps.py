@@ -31,7 +31,6 @@ import importlib
 import importlib.util
 import os
 import sys
-import sysconfig
 import types
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -81,6 +80,16 @@ def dependencies(func: Callable[..., Any], includes: Iterable[Any] = ()) -> dict
         seen.add(id(obj))
         _add_dependency(obj, module_name, name, deps, queue)
     return deps
+
+
+def hash_user_tasks(tasks: Iterable[Task]) -> None:
+    """Compute the hash of every task defined in the user's own code now, before any task
+    body runs, so that module constants count with the values they have at the start of a
+    run (a body that changes a module-level list cannot change another task's hash). Tasks
+    of library code read nothing of the user's: they are hashed when first called."""
+    for task in tasks:
+        if _library_of(_module_of(task.func)) is None:
+            task.hash  # noqa: B018 - computed once per process
 
 
 def normalized_function_source(source: str, strip_decorators: bool = True) -> str:
@@ -401,6 +410,7 @@ def _classify(module_name: str, path: str | None) -> tuple[str, str] | None:
 @functools.cache
 def _library_roots() -> dict[str, tuple[str, ...]]:
     import site
+    import sysconfig
 
     paths = sysconfig.get_paths()
     site_dirs = {paths["purelib"], paths["platlib"], *site.getsitepackages()}

@@ -155,6 +155,7 @@ def _explain_by_same_arguments(conn: Any, calls: Sequence[CallFacts], versions: 
     by_args: dict[str, list] = {}
     for earlier in found:
         by_args.setdefault(earlier.args_hash, []).append(earlier)
+    described: dict[tuple[str, str], str] = {}  # (old, new task hash) -> words, said once
     for i in todo:
         call = calls[i]
         own = versions[call.fullname]
@@ -163,8 +164,10 @@ def _explain_by_same_arguments(conn: Any, calls: Sequence[CallFacts], versions: 
                    and (call.before is None or e.timestamp < call.before)]
         if matches:
             best = max(matches, key=lambda e: e.timestamp)
-            out[i] = Explanation(describe_code_change(own[best.task_hash], call.deps, call),
-                                 best.call_hash)
+            key = (best.task_hash, call.task_hash)
+            if key not in described:
+                described[key] = describe_code_change(own[best.task_hash], call.deps, call)
+            out[i] = Explanation(described[key], best.call_hash)
 
 
 def _explain_by_closest_arguments(conn: Any, calls: Sequence[CallFacts], versions: dict,
@@ -179,23 +182,28 @@ def _explain_by_closest_arguments(conn: Any, calls: Sequence[CallFacts], version
             fetched[task_hash, before] = history.newest_calls(conn, task_hash, before)
         return fetched[task_hash, before]
 
-    plan: dict[int, list] = {}
+    pools: dict[tuple[str, str, float | None], tuple[list, dict[str, int]]] = {}
+    plan: dict[int, tuple[list, dict[str, int]]] = {}
     for i in todo:  # the same code's calls first; other versions' only if it has none
         call = calls[i]
-        own = versions[call.fullname]
-        pool = newest(call.task_hash, call.before) if call.task_hash in own else []
-        if not pool:
-            pool = [e for h in own if h != call.task_hash for e in newest(h, call.before)]
-            pool.sort(key=lambda e: -e.timestamp)
-        plan[i] = pool[:history.CANDIDATES_PER_TASK]
-    needed = sorted({e.call_hash for pool in plan.values() for e in pool})
+        key = (call.fullname, call.task_hash, call.before)
+        if key not in pools:
+            own = versions[call.fullname]
+            pool = newest(call.task_hash, call.before) if call.task_hash in own else []
+            if not pool:
+                pool = [e for h in own if h != call.task_hash for e in newest(h, call.before)]
+                pool.sort(key=lambda e: -e.timestamp)
+            pool = pool[:history.CANDIDATES_PER_TASK]
+            pools[key] = (pool, {e.call_hash: n for n, e in enumerate(pool)})  # newest first
+        plan[i] = pools[key]
+    needed = sorted({e.call_hash for pool, _ in pools.values() for e in pool})
     arguments = history.argument_hashes(conn, needed) if needed else {}
-    index: dict[tuple[str, str], set[str]] = {}
+    index: dict[tuple[str, str], list[str]] = {}
     for call_hash, args in arguments.items():
-        for name, value_hash in args.items():
-            index.setdefault((name, value_hash), set()).add(call_hash)
+        for item in args.items():
+            index.setdefault(item, []).append(call_hash)
     best_of: dict[int, Any] = {}
-    for i, pool in plan.items():
+    for i, (pool, rank) in plan.items():
         if not pool:
             out[i] = Explanation(
                 new_task_reason(calls[i].fullname) if calls[i].before is not None else
@@ -205,8 +213,9 @@ def _explain_by_closest_arguments(conn: Any, calls: Sequence[CallFacts], version
         score: Counter = Counter()
         for item in calls[i].args.items():
             score.update(index.get(item, ()))
-        rank = {e.call_hash: n for n, e in enumerate(pool)}  # newest first
-        best_of[i] = max(pool, key=lambda e: (score[e.call_hash], -rank[e.call_hash]))
+        matching = [h for h in score if h in rank]
+        best = min(matching, key=lambda h: (-score[h], rank[h])) if matching else None
+        best_of[i] = pool[rank[best]] if best is not None else pool[0]
     file_hashes = [arguments.get(best_of[i].call_hash, {}).get(name, "")
                    for i in best_of for name in calls[i].files]
     paths = history.file_paths(conn, file_hashes) if any(file_hashes) else {}

@@ -102,8 +102,9 @@ class Scheduler:
     def run(self, expr: Any, argv: Sequence[str] | None = None) -> Any:
         """Evaluate ``expr`` to a concrete value; raise ExecutionFailed if it failed."""
         self.check_executors()
-        for task in registered_tasks().values():  # code dependencies as of the run's start
-            task.hash  # noqa: B018 - computed once per process, before any task body runs
+        from remit.codedeps import hash_user_tasks
+
+        hash_user_tasks(registered_tasks().values())  # module constants as the run starts
         execution = self.execution = Execution(list(argv or []))
         self.hooks.emit("on_execution_start", execution)
         root = self._evaluate(expr, None)

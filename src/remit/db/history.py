@@ -62,12 +62,11 @@ def calls_with_args(
     """Finished calls of these task versions with exactly these argument hashes."""
     calls: list[EarlierCall] = []
     node = m.call_node
-    for hashes in _chunks(task_hashes):
-        for args in _chunks(args_hashes):
-            query = select(node.c.call_hash, node.c.task_hash, node.c.args_hash,
-                           node.c.timestamp) \
-                .where(node.c.task_hash.in_(hashes), node.c.args_hash.in_(args))
-            calls.extend(EarlierCall(*row) for row in conn.execute(query))
+    wanted = set(task_hashes)
+    for args in _chunks(args_hashes):  # by the args_hash index; task versions are few
+        query = select(node.c.call_hash, node.c.task_hash, node.c.args_hash, node.c.timestamp) \
+            .where(node.c.args_hash.in_(args))
+        calls.extend(EarlierCall(*row) for row in conn.execute(query) if row[1] in wanted)
     return calls
 
 

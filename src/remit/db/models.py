@@ -81,7 +81,7 @@ call_node = Table(
     metadata,
     Column("call_hash", HASH, primary_key=True),
     Column("task_hash", HASH, nullable=False, index=True),
-    Column("args_hash", HASH, nullable=False),
+    Column("args_hash", HASH, nullable=False, index=True),  # explanations look calls up by it
     Column("result_hash", HASH, nullable=False, index=True),
     Column("timestamp", Float, nullable=False),
 )

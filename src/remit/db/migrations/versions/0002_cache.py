@@ -1,4 +1,4 @@
-"""explanations: job.reason, task.deps
+"""explanations: job.reason, task.deps, an index on call_node.args_hash
 
 Revision ID: 0002_cache
 Revises: 0001
@@ -18,9 +18,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("reason", sa.Text(), nullable=True))
     with op.batch_alter_table("task", schema=None) as batch_op:
         batch_op.add_column(sa.Column("deps", sa.Text(), nullable=True))
+    with op.batch_alter_table("call_node", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_call_node_args_hash"), ["args_hash"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("call_node", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_call_node_args_hash"))
     with op.batch_alter_table("task", schema=None) as batch_op:
         batch_op.drop_column("deps")
     with op.batch_alter_table("job", schema=None) as batch_op:
