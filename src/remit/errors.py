@@ -3,6 +3,7 @@
     RemitError
     ├── ConfigError            bad or missing configuration (names file, section, option)
     ├── TaskError              bad task definition or lookup (unknown task, bad options)
+    │   └── ArgumentMutatedError a task changed an argument object in place (thread executor)
     ├── HashingError           a value that cannot be hashed deterministically
     ├── SerializationError     a value that cannot be pickled for a job or the store
     ├── ExecutorError          an executor could not run a job
@@ -14,6 +15,7 @@
     ├── RemoteJobError         a task failed in another process or machine (remote traceback)
     ├── FileError              a File or Dir could not be read, written or staged
     └── DBError                the provenance store is unreachable or inconsistent
+        └── NoDatabaseError    nothing recorded yet where a reader looked (no database)
 
 This module owns only the classes; it imports nothing from remit.
 """
@@ -31,6 +33,10 @@ class ConfigError(RemitError):
 
 class TaskError(RemitError):
     """A task is defined or called incorrectly, or cannot be found."""
+
+
+class ArgumentMutatedError(TaskError):
+    """A task body changed one of its argument objects in place."""
 
 
 class HashingError(RemitError):
@@ -93,3 +99,7 @@ class FileError(RemitError):
 
 class DBError(RemitError):
     """The provenance store is unreachable or inconsistent."""
+
+
+class NoDatabaseError(DBError):
+    """A read-only command found no provenance database (nothing was recorded there yet)."""

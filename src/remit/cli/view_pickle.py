@@ -21,7 +21,12 @@ import click
               help="Load the pickle for real (runs any code it names: only for trusted files).")
 @click.option("-d", "--disassemble", is_flag=True, help="Also print the pickle's opcodes.")
 def view_pickle(path: str, unsafe: bool, disassemble: bool) -> None:
-    """Show a pickled file (a path, an s3:// URL, or - for standard input) without running it."""
+    """Show a pickled file (a path, an s3:// URL, or - for standard input) without running it.
+
+    \b
+    Example:
+      remit view-pickle s3://my-bucket/remit/jobs/3f2a9c1b.../input
+    """
     data = _read(path)
     if unsafe:
         try:

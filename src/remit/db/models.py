@@ -2,8 +2,9 @@
 
 - ``execution``: one `remit run` (argv, root job, times, status, and the heartbeat,
   pid and host of the scheduler running it).
-- ``job``: one evaluation of a call in an execution (status, times, executor, error text).
-- ``task``: a task's full name, hash and source.
+- ``job``: one evaluation of a call in an execution (status, times, executor, error text,
+  and why it ran instead of coming from the cache).
+- ``task``: a task's full name, hash, source and the code dependencies its hash covers.
 - ``call_node``: a finished call: task hash + args hash -> result hash; ``call_edge`` links
   a call to the calls it made; ``argument`` holds each argument's value and, when the value
   came from another call's result, that call (the dataflow).
@@ -11,7 +12,11 @@
 - ``value``: every recorded value by hash (type, preview, pickle inline or in the value store).
 - ``file``: Files seen as arguments or results (path and content hash); ``call_file`` links
   each call to the Files among its arguments and in its result.
-- ``tag``: key/value tags on jobs and executions (e.g. the AWS Batch job id).
+- ``call_subtree``: for calls of ``check_valid="shallow"`` tasks, the hashes of every task in
+  the call's subtree (and the context it ran in), so a re-run can serve the call's final
+  result without replaying its children while none of those tasks changed.
+- ``tag``: key/value tags on executions, jobs, tasks and values (entity id: execution id, job
+  id, task hash or value hash), e.g. the AWS Batch job id or ``@task(tags=...)``.
 
 Alembic migrations in ``migrations/`` create exactly this schema; a test keeps them in step.
 """
@@ -68,6 +73,8 @@ job = Table(
     Column("start_time", Float, nullable=False),
     Column("end_time", Float),
     Column("error", Text),
+    Column("cpu_seconds", Float),  # CPU time of the task body, where the executor measures it
+    Column("reason", Text),  # why it ran instead of coming from the cache (explain.py)
 )
 
 task = Table(
@@ -77,6 +84,7 @@ task = Table(
     Column("fullname", String(512), nullable=False, index=True),
     Column("namespace", String(512), nullable=False),
     Column("source", Text, nullable=False),
+    Column("deps", Text),  # JSON: what the hash covers, label -> hash (codedeps.py)
 )
 
 call_node = Table(
@@ -84,7 +92,7 @@ call_node = Table(
     metadata,
     Column("call_hash", HASH, primary_key=True),
     Column("task_hash", HASH, nullable=False, index=True),
-    Column("args_hash", HASH, nullable=False),
+    Column("args_hash", HASH, nullable=False, index=True),  # explanations look calls up by it
     Column("result_hash", HASH, nullable=False, index=True),
     Column("timestamp", Float, nullable=False),
 )
@@ -146,6 +154,14 @@ call_file = Table(
     Column("role", String(8), primary_key=True),  # arg | result
 )
 Index("ix_call_file_value", call_file.c.value_hash)
+
+call_subtree = Table(
+    "call_subtree",
+    metadata,
+    Column("call_hash", HASH, primary_key=True),
+    Column("context_hash", String(40), primary_key=True),  # "" when the call saw no context
+    Column("task_hashes", Text, nullable=False),  # sorted, space-separated
+)
 
 tag = Table(
     "tag",

@@ -2,14 +2,17 @@
 process pool (``mode = process``, see ``process_pool``).
 
 Options: ``mode``, ``max_workers``, ``timeout`` (seconds; also a task option,
-``@task(timeout=2)``). Any other option, in the ini section or as a task option of a task on
-this executor, is a ConfigError. A job over its time limit fails with JobTimeoutError: in a
-process its worker is killed; in a thread (which cannot be killed) it is abandoned and the
-run goes on without it.
+``@task(timeout=2)``). Any other option in the ini section is a ConfigError, and so is a task
+option of a task on this executor that no executor type knows (``memroy=8``). A job over its
+time limit fails with JobTimeoutError: in a process its worker is killed; in a thread (which
+cannot be killed) it is abandoned and the run goes on without it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import functools
 import math
 import os
 import pickle
@@ -21,6 +24,7 @@ from remit.config import parse_float, parse_int
 from remit.errors import ConfigError, JobTimeoutError, RemoteJobError, SerializationError
 from remit.executors.base import Executor, Report, failure_from_exception
 from remit.executors.deadlines import Deadlines
+from remit.executors.mutation import mutated_arguments, mutation_error
 from remit.jobs import Job, JobFailure
 from remit.pickling import dumps
 from remit.task import SCHEDULER_OPTIONS
@@ -31,16 +35,30 @@ TASK_OPTIONS = ("timeout",)
 
 
 class LocalExecutor(Executor):
-    """Thread or process pool on the local machine."""
+    """Thread or process pool on the local machine.
+
+    Built from a section's options, or directly for the Python API:
+    ``LocalExecutor("batch")`` (threads) or ``LocalExecutor("procs", mode="process")``.
+    """
 
     type_name = "local"
 
-    def __init__(self, name: str, options: dict[str, str], config_dir: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        options: dict[str, str] | None = None,
+        config_dir: Any = None,
+        *,
+        mode: str | None = None,
+        max_workers: int | None = None,
+        timeout: float | None = None,
+    ) -> None:
         super().__init__(name, options, config_dir)
-        self.mode = options.get("mode", "thread")
+        self.mode = mode or self.options.get("mode", "thread")
+        self.validate(name, {**self.options, "mode": self.mode}, f"LocalExecutor({name!r})")
         default_workers = 20 if self.mode == "thread" else (os.cpu_count() or 2)
-        self.max_workers = int(options.get("max_workers", default_workers))
-        raw = options.get("timeout")
+        self.max_workers = max_workers or int(self.options.get("max_workers", default_workers))
+        raw = timeout or self.options.get("timeout")
         self.timeout = _timeout(raw, f"[executors.{name}] timeout") if raw else None
         self._threads: ThreadPoolExecutor | None = None
         self._processes: Any = None
@@ -62,16 +80,22 @@ class LocalExecutor(Executor):
             _timeout(options["timeout"], f"{where} timeout")
 
     def check_task_options(self, options: dict[str, Any], where: str) -> None:
-        """A task on this executor may only set ``timeout`` besides the scheduler's options."""
-        unknown = sorted(set(options) - SCHEDULER_OPTIONS - set(TASK_OPTIONS))
+        """A task on this executor may set ``timeout`` besides the scheduler's options, and the
+        resource options of other executor types (``memory=8`` matters when the same task runs
+        on AWS Batch, so it is accepted and ignored here); any other name is a ConfigError."""
+        known = SCHEDULER_OPTIONS | set(TASK_OPTIONS) | _resource_options()
+        unknown = sorted(set(options) - known)
         if unknown:
+            close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             raise ConfigError(
                 f"{where}: option {unknown[0]!r} is not an option of executor {self.name!r} "
-                f"(type local, which takes: {', '.join(TASK_OPTIONS)}); remove it or run the "
-                "task on an executor that has it"
+                f"(type local, which takes: {', '.join(TASK_OPTIONS)}); {hint}remove it or run "
+                "the task on an executor that has it"
             )
-        if options.get("timeout") is not None:
-            _timeout(options["timeout"], f"{where} timeout")
+        timeout = options.get("timeout")
+        if isinstance(timeout, int | float | str):  # not a get_context(...) expression
+            _timeout(timeout, f"{where} timeout")
 
     def start(self, report: Report) -> None:
         """Create the pool lazily on first submit."""
@@ -87,7 +111,7 @@ class LocalExecutor(Executor):
                 self.report(job, None, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
                 return
         timeout = options.get("timeout", self.timeout)
-        timeout = float(timeout) if timeout is not None else None
+        timeout = float(timeout) if isinstance(timeout, int | float | str) else self.timeout
         if self.mode == "thread":
             if self._threads is None:
                 self._threads = ThreadPoolExecutor(self.max_workers,
@@ -104,7 +128,7 @@ class LocalExecutor(Executor):
             from remit.executors.process_pool import WorkerPool
 
             self._processes = WorkerPool(self.max_workers, _run_pickled, f"remit-{self.name}")
-        token = self._processes.submit(payload, lambda status, body: self._done(job, status, body))
+        token = self._processes.submit(payload, lambda outcome, got: self._done(job, outcome, got))
         if timeout is not None:
             self._deadlines.add(time.monotonic() + timeout,
                                 lambda: self._process_deadline(job, token, timeout))
@@ -125,10 +149,18 @@ class LocalExecutor(Executor):
         if timeout is not None:
             self._deadlines.add(time.monotonic() + timeout, lambda: self._report_timeout(
                 job, timeout, "its thread cannot be stopped and is abandoned; the run goes on"))
+        started = time.thread_time()
         try:
             result = job.task.func(*job.args, **job.kwargs)
         except BaseException as exc:  # noqa: BLE001 - every failure is reported, none lost
+            job.cpu_seconds = time.thread_time() - started
             self.report(job, None, failure_from_exception(exc, job))
+            return
+        job.cpu_seconds = time.thread_time() - started
+        mutated = mutated_arguments(job)
+        if mutated:
+            error = mutation_error(job, mutated)
+            self.report(job, None, JobFailure(error, f"{type(error).__name__}: {error}\n", job))
             return
         self.report(job, result, None)  # after a timeout, the scheduler ignores it
 
@@ -157,18 +189,28 @@ class LocalExecutor(Executor):
         pool.kill(token)
         self._report_timeout(job, timeout, "its worker process was killed")
 
-    def _done(self, job: Job, status: str, body: Any) -> None:
+    def _done(self, job: Job, outcome: str, returned: Any) -> None:
+        if outcome == "died":  # returned is what happened to the worker
+            error = RemoteJobError(f"task {job.task.fullname}: {returned}")
+            self.report(job, None, JobFailure(error, f"RemoteJobError: {error}\n", job))
+            return
+        status, body, job.cpu_seconds = returned
         if status == "ok":
             try:
                 self.report(job, pickle.loads(body), None)
             except Exception as exc:
                 self.report(job, None, failure_from_exception(exc, job))
-        elif status == "error":
+        else:
             error, text = pickle.loads(body)
             self.report(job, None, JobFailure(error, text, job))
-        else:
-            error = RemoteJobError(f"task {job.task.fullname}: {body}")
-            self.report(job, None, JobFailure(error, f"RemoteJobError: {error}\n", job))
+
+
+@functools.cache
+def _resource_options() -> frozenset[str]:
+    """Option names of the aws_batch executor (memory, vcpus, ...), valid on any task."""
+    from remit.executors.aws_batch.options import BatchOptions
+
+    return frozenset(f.name for f in dataclasses.fields(BatchOptions))
 
 
 def _timeout(value: Any, where: str) -> float:
@@ -178,16 +220,21 @@ def _timeout(value: Any, where: str) -> float:
     return number
 
 
-def _run_pickled(payload: bytes) -> tuple[str, bytes]:
-    """Worker side: run the function, return ('ok', result) or ('error', (exc, traceback))."""
+def _run_pickled(payload: bytes) -> tuple[str, bytes, float]:
+    """Worker side: run the function; return ('ok', result) or ('error', (exc, traceback)),
+    with the CPU seconds it took."""
     import traceback
 
     func, args, kwargs = pickle.loads(payload)
+    started = time.process_time()
     try:
-        return "ok", dumps(func(*args, **kwargs), "the result")
+        result = func(*args, **kwargs)
+        cpu = time.process_time() - started
+        return "ok", dumps(result, "the result"), cpu
     except BaseException as exc:  # noqa: BLE001
+        cpu = time.process_time() - started
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         try:
-            return "error", pickle.dumps((exc, text), protocol=5)
+            return "error", pickle.dumps((exc, text), protocol=5), cpu
         except Exception:
-            return "error", pickle.dumps((RuntimeError(repr(exc)), text), protocol=5)
+            return "error", pickle.dumps((RuntimeError(repr(exc)), text), protocol=5), cpu

@@ -11,8 +11,8 @@ Wraps ``concurrent.futures.ProcessPoolExecutor`` (fork) with what a workflow nee
   died: exit code N" / "signal S"); the pool is replaced and the other jobs that were in
   flight are submitted again to the new pool.
 
-Callers get ``on_done(status, payload)`` per job from a pool thread: ``("ok", bytes)``,
-``("error", bytes)`` as the worker returned them, or ``("died", message)``. It knows nothing
+Callers get ``on_done(outcome, value)`` per job from a pool thread: ``("done", what the
+function returned)``, or ``("died", message)``. It knows nothing
 of tasks, caching or the scheduler.
 """
 
@@ -37,7 +37,7 @@ Done = Callable[[str, Any], None]
 class WorkerPool:
     """Runs ``func(payload)`` in worker processes; survives and reports worker deaths."""
 
-    def __init__(self, max_workers: int, func: Callable[[bytes], tuple[str, bytes]],
+    def __init__(self, max_workers: int, func: Callable[[bytes], Any],
                  name: str = "remit") -> None:
         self.max_workers = max_workers
         self.func = func
@@ -181,8 +181,7 @@ class WorkerPool:
                 job = self._jobs.pop(token, None)
                 self._started.pop(token, None)
             if job is not None:
-                status, body = future.result()
-                job[1](status, body)
+                job[1]("done", future.result())
             return
         if not isinstance(error, BrokenProcessPool):
             with self._lock:
@@ -246,8 +245,8 @@ def _worker_start(parent_pid: int, read_fd: int) -> None:
     os.close(read_fd)
 
 
-def _run_in_worker(func: Callable[[bytes], tuple[str, bytes]], token: int, write_fd: int,
-                   payload: bytes) -> tuple[str, bytes]:
+def _run_in_worker(func: Callable[[bytes], Any], token: int, write_fd: int,
+                   payload: bytes) -> Any:
     """Announce the job (token, pid, start time), then run it."""
     os.write(write_fd, f"{token} {os.getpid()} {time.time()}\n".encode())
     return func(payload)
