@@ -1,5 +1,9 @@
 """Runs jobs on this machine: a thread pool (``mode = thread``, the default executor) or a
 process pool (``mode = process``). Options: ``mode``, ``max_workers``.
+
+Between processes, a job's call and its result travel as pickles streamed to a temporary
+file when they are large (``TRANSFER_INLINE`` bytes or more) instead of through the pool's
+pipe, which would hold them two or three times over in each process.
 """
 
 from __future__ import annotations
@@ -7,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import tempfile
 from concurrent.futures import Executor as PoolExecutor
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
@@ -15,7 +20,7 @@ from remit.config import parse_int
 from remit.errors import ConfigError, SerializationError
 from remit.executors.base import Executor, Report, failure_from_exception
 from remit.jobs import Job, JobFailure
-from remit.pickling import dumps
+from remit.pickling import SpillFile, dump, stale_temporaries
 
 _MODES = ("thread", "process")
 
@@ -52,14 +57,17 @@ class LocalExecutor(Executor):
         if self.mode == "thread":
             self._pool.submit(self._run_in_thread, job)
             return
+        sink = SpillFile(TRANSFER_INLINE, _transfer_dir())
         try:
-            payload = dumps((job.task.func, job.args, job.kwargs),
-                            f"the arguments of {job.task.fullname}")
-        except SerializationError as exc:
+            dump((job.task.func, job.args, job.kwargs), sink,
+                 f"the arguments of {job.task.fullname}")
+            sink.close()
+        except (SerializationError, OSError) as exc:
             self.report(job, None, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
             return
+        payload = ("file", sink.path) if sink.spilled else ("bytes", sink.getvalue())
         future = self._pool.submit(_run_pickled, payload)
-        future.add_done_callback(lambda fut: self._process_done(job, fut))
+        future.add_done_callback(lambda fut: self._process_done(job, fut, sink))
 
     def stop(self) -> None:
         """Shut the pool down without waiting for abandoned jobs."""
@@ -68,6 +76,9 @@ class LocalExecutor(Executor):
             self._pool = None
 
     def _make_pool(self) -> PoolExecutor:
+        if self.mode == "process":
+            for stale in stale_temporaries(_transfer_dir()):
+                stale.unlink(missing_ok=True)
         if self.mode == "thread":
             return ThreadPoolExecutor(self.max_workers, thread_name_prefix=f"remit-{self.name}")
         return ProcessPoolExecutor(self.max_workers, mp_context=multiprocessing.get_context("fork"))
@@ -80,26 +91,60 @@ class LocalExecutor(Executor):
             return
         self.report(job, result, None)
 
-    def _process_done(self, job: Job, future: Future) -> None:
+    def _process_done(self, job: Job, future: Future, sink: SpillFile) -> None:
+        sink.discard()  # the call's pickle, if it went through a file
         try:
             status, body = future.result()
+            if status == "ok":
+                result = _load(body)
         except BaseException as exc:  # the worker died (e.g. killed, out of memory)
             self.report(job, None, failure_from_exception(exc, job))
             return
         if status == "ok":
-            self.report(job, pickle.loads(body), None)
+            self.report(job, result, None)
         else:
             error, text = pickle.loads(body)
             self.report(job, None, JobFailure(error, text, job))
 
 
-def _run_pickled(payload: bytes) -> tuple[str, bytes]:
-    """Worker side: run the function, return ('ok', result) or ('error', (exc, traceback))."""
+TRANSFER_INLINE = 1024 * 1024
+
+
+def _transfer_dir() -> str:
+    """Where large pickles between the scheduler and its pool workers go."""
+    return os.path.join(tempfile.gettempdir(), "remit-transfer")
+
+
+def _load(payload: tuple[str, Any]) -> Any:
+    """Unpickle a ``("bytes", data)`` or ``("file", path)`` payload (deleting the file)."""
+    kind, body = payload
+    if kind == "bytes":
+        return pickle.loads(body)
+    try:
+        with open(body, "rb") as file:
+            return pickle.load(file)
+    finally:
+        os.unlink(body)
+
+
+def _run_pickled(payload: tuple[str, Any]) -> tuple[str, Any]:
+    """Worker side: run the function, return ('ok', payload) or ('error', (exc, traceback))."""
     import traceback
 
-    func, args, kwargs = pickle.loads(payload)
+    kind, body = payload
+    if kind == "bytes":
+        func, args, kwargs = pickle.loads(body)
+    else:
+        with open(body, "rb") as file:
+            func, args, kwargs = pickle.load(file)
+    del payload, body
     try:
-        return "ok", dumps(func(*args, **kwargs), "the result")
+        result = func(*args, **kwargs)
+        del args, kwargs
+        sink = SpillFile(TRANSFER_INLINE, _transfer_dir())
+        dump(result, sink, "the result")
+        sink.close()
+        return "ok", ("file", sink.path) if sink.spilled else ("bytes", sink.getvalue())
     except BaseException as exc:  # noqa: BLE001
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         try:
