@@ -19,6 +19,7 @@ _SUBCOMMANDS = {
     "oneshot": "remit.cli.oneshot:oneshot",
     "view-pickle": "remit.cli.view_pickle:view_pickle",
     "emulate": "remit.cli.emulate:emulate",
+    "gc": "remit.cli.gc:gc",
 }
 
 

@@ -119,6 +119,8 @@ class Backend:
                     .where(ev.c.eval_hash.in_(chunk))
                 )
                 for eval_hash, value_hash, storage, data, data_hash in conn.execute(query):
+                    if storage == "none":  # never stored, or removed by `remit gc`
+                        continue
                     try:
                         found[eval_hash] = self.store.load(value_hash, storage, data, data_hash)
                     except UnusableValue as reason:
