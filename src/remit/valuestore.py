@@ -27,6 +27,8 @@ from remit.errors import DBError, SerializationError
 from remit.pickling import DIGEST_SIZE, SpillFile, dump, stale_temporaries
 
 _CHUNK = 1024 * 1024
+_SCALARS = (int, float, bool, type(None))
+_STRINGS = (str, bytes)
 TMP_DIRNAME = ".tmp"
 
 
@@ -67,6 +69,11 @@ class ValueStore:
 
     def serialize(self, value_hash: str, value: Any) -> Serialized:
         """Pickle ``value`` inline or into the store; OSError (disk full) is a DBError."""
+        kind = type(value)
+        if kind in _SCALARS or (kind in _STRINGS and len(value) * 4 < self.min_size):
+            data = pickle.dumps(value, protocol=5)  # small but for huge ints: no streaming
+            if len(data) < self.min_size:
+                return Serialized("inline", data, len(data), _digest(data))
         if not self._cleaned:
             self.cleanup_temporaries()
         sink = SpillFile(self.min_size - 1, self._tmp_dir)

@@ -1,9 +1,6 @@
 """Runs jobs on this machine: a thread pool (``mode = thread``, the default executor) or a
 process pool (``mode = process``). Options: ``mode``, ``max_workers``.
-
-Between processes, a job's call and its result travel as pickles streamed to a temporary
-file when they are large (``TRANSFER_INLINE`` bytes or more) instead of through the pool's
-pipe, which would hold them two or three times over in each process.
+Calls and results cross to worker processes as ``transfer`` payloads (large ones by file).
 """
 
 from __future__ import annotations
@@ -11,16 +8,15 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
-import tempfile
 from concurrent.futures import Executor as PoolExecutor
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 from remit.config import parse_int
 from remit.errors import ConfigError, SerializationError
+from remit.executors import transfer
 from remit.executors.base import Executor, Report, failure_from_exception
 from remit.jobs import Job, JobFailure
-from remit.pickling import SpillFile, dump, stale_temporaries
 
 _MODES = ("thread", "process")
 
@@ -57,17 +53,14 @@ class LocalExecutor(Executor):
         if self.mode == "thread":
             self._pool.submit(self._run_in_thread, job)
             return
-        sink = SpillFile(TRANSFER_INLINE, _transfer_dir())
         try:
-            dump((job.task.func, job.args, job.kwargs), sink,
-                 f"the arguments of {job.task.fullname}")
-            sink.close()
+            payload = transfer.pack((job.task.func, job.args, job.kwargs),
+                                    f"the arguments of {job.task.fullname}")
         except (SerializationError, OSError) as exc:
             self.report(job, None, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
             return
-        payload = ("file", sink.path) if sink.spilled else ("bytes", sink.getvalue())
         future = self._pool.submit(_run_pickled, payload)
-        future.add_done_callback(lambda fut: self._process_done(job, fut, sink))
+        future.add_done_callback(lambda fut: self._process_done(job, fut, payload))
 
     def stop(self) -> None:
         """Shut the pool down without waiting for abandoned jobs."""
@@ -77,8 +70,7 @@ class LocalExecutor(Executor):
 
     def _make_pool(self) -> PoolExecutor:
         if self.mode == "process":
-            for stale in stale_temporaries(_transfer_dir()):
-                stale.unlink(missing_ok=True)
+            transfer.clean_stale()
         if self.mode == "thread":
             return ThreadPoolExecutor(self.max_workers, thread_name_prefix=f"remit-{self.name}")
         return ProcessPoolExecutor(self.max_workers, mp_context=multiprocessing.get_context("fork"))
@@ -91,12 +83,11 @@ class LocalExecutor(Executor):
             return
         self.report(job, result, None)
 
-    def _process_done(self, job: Job, future: Future, sink: SpillFile) -> None:
-        sink.discard()  # the call's pickle, if it went through a file
+    def _process_done(self, job: Job, future: Future, payload: transfer.Payload) -> None:
+        transfer.discard(payload)  # read by the worker, unless it died first
         try:
             status, body = future.result()
-            if status == "ok":
-                result = _load(body)
+            result = transfer.unpack(body) if status == "ok" else None
         except BaseException as exc:  # the worker died (e.g. killed, out of memory)
             self.report(job, None, failure_from_exception(exc, job))
             return
@@ -107,44 +98,17 @@ class LocalExecutor(Executor):
             self.report(job, None, JobFailure(error, text, job))
 
 
-TRANSFER_INLINE = 1024 * 1024
-
-
-def _transfer_dir() -> str:
-    """Where large pickles between the scheduler and its pool workers go."""
-    return os.path.join(tempfile.gettempdir(), "remit-transfer")
-
-
-def _load(payload: tuple[str, Any]) -> Any:
-    """Unpickle a ``("bytes", data)`` or ``("file", path)`` payload (deleting the file)."""
-    kind, body = payload
-    if kind == "bytes":
-        return pickle.loads(body)
-    try:
-        with open(body, "rb") as file:
-            return pickle.load(file)
-    finally:
-        os.unlink(body)
-
-
-def _run_pickled(payload: tuple[str, Any]) -> tuple[str, Any]:
-    """Worker side: run the function, return ('ok', payload) or ('error', (exc, traceback))."""
+def _run_pickled(payload: transfer.Payload) -> tuple[str, Any]:
+    """Worker side: run the function, return ('ok', result payload) or ('error', (exc,
+    traceback))."""
     import traceback
 
-    kind, body = payload
-    if kind == "bytes":
-        func, args, kwargs = pickle.loads(body)
-    else:
-        with open(body, "rb") as file:
-            func, args, kwargs = pickle.load(file)
-    del payload, body
+    func, args, kwargs = transfer.unpack(payload)
+    del payload
     try:
         result = func(*args, **kwargs)
         del args, kwargs
-        sink = SpillFile(TRANSFER_INLINE, _transfer_dir())
-        dump(result, sink, "the result")
-        sink.close()
-        return "ok", ("file", sink.path) if sink.spilled else ("bytes", sink.getvalue())
+        return "ok", transfer.pack(result, "the result")
     except BaseException as exc:  # noqa: BLE001
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         try:
