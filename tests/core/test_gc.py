@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import sqlite3
 import textwrap
@@ -95,12 +96,14 @@ def test_gc_of_batch_scratch_keeps_what_recent_jobs_need(tmp_path: Path, aws_sta
     for key in keys:
         s3.put_object(Bucket=bucket, Key=key, Body=b"x")
     s3.put_object(Bucket=bucket, Key="elsewhere/data.tsv", Body=b"not remit's")
-    written = time.time()
-    time.sleep(2.5)
-    # The same call again, now: its scratch is needed, the rest was last used before.
+    time.sleep(1.1)  # S3 keeps times to the second
+    cutoff = time.time()
+    time.sleep(0.1)
+    # The same call again, after the cutoff: its scratch is needed; the rest was last used
+    # before the cutoff.
     rerun = run_cli("run", "--no-cache", "workflow.py", "blob", "--tag", "x", cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr
-    age = f"{time.time() - written - 1.2:.1f}s"  # between the writes and the re-run
+    age = datetime.datetime.fromtimestamp(cutoff).isoformat()
     doomed = keys[2:]
 
     dry = run_cli("gc", "--older-than", age, "--dry-run", cwd=tmp_path)
@@ -120,3 +123,4 @@ def test_gc_of_batch_scratch_keeps_what_recent_jobs_need(tmp_path: Path, aws_sta
 def test_gc_rejects_a_bad_age(tmp_path: Path) -> None:
     proc = run_cli("gc", "--older-than", "soon", cwd=tmp_path)
     assert proc.returncode == 2 and "expected a duration such as 30d" in proc.stderr
+    assert "--older-than" in proc.stderr

@@ -1,16 +1,18 @@
 """`remit gc [--older-than 30d] [--dry-run]`: delete what no recent call needs.
 
 Removes (1) stored values in the value store (local or S3) that no call recorded within
-``--older-than`` refers to, and (2) scratch objects of every configured ``aws_batch``
-executor: a job's ``jobs/<eval_hash>/`` objects unless a job with that eval hash ran within
-``--older-than``, and code tarballs and array job lists last written before then. Anything
-written within ``--older-than`` is kept whatever refers to it, so a run in progress loses
-nothing. ``--dry-run`` deletes nothing and lists what would go. What counts as referenced is
-``db/retention.py``; the scratch layout is ``remote/scratch.py``.
+``--older-than`` (a duration, or a date: since then) refers to, and (2) scratch objects of
+every configured ``aws_batch`` executor: a job's ``jobs/<eval_hash>/`` objects unless a job
+with that eval hash ran within ``--older-than``, and code tarballs and array job lists last
+written before then. Anything written within ``--older-than`` is kept whatever refers to it,
+so a run in progress loses nothing. ``--dry-run`` deletes nothing and lists what would go.
+What counts as referenced is ``db/retention.py``; the scratch layout is
+``remote/scratch.py``.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 import time
 from typing import Any
@@ -22,17 +24,24 @@ from remit.progress import log_line
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def parse_age(text: str) -> float:
-    """``30d``, ``12h``, ``90m``, ``45s``, ``2w`` or a number of seconds, as seconds."""
+def parse_cutoff(text: str, now: float) -> float:
+    """The Unix time ``--older-than`` names: a duration before ``now`` (``30d``, ``12h``,
+    ``90m``, ``45s``, ``2w``, or seconds) or a date and time (``2026-11-01``, ISO 8601)."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text)
-    if not match:
-        raise click.BadParameter(f"{text!r}: expected a duration such as 30d, 12h, 90m or 45s")
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    if match:
+        return now - float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    try:
+        return datetime.datetime.fromisoformat(text.strip()).timestamp()
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r}: expected a duration such as 30d, 12h, 90m or 45s, or a date such as "
+            "2026-11-01", param_hint="'--older-than'") from None
 
 
 @click.command()
 @click.option("--older-than", "older_than", default="30d", show_default=True, metavar="AGE",
-              help="Keep whatever a call recorded within AGE needs (30d, 12h, 90m, 45s).")
+              help="Keep whatever a call recorded within AGE needs (30d, 12h, 90m, 45s; or "
+                   "since a date, 2026-11-01T12:00).")
 @click.option("--dry-run", is_flag=True, help="Delete nothing; list what would be deleted.")
 @click.option("-c", "--config", "config_dir", metavar="DIR", help="Config directory.")
 def gc(older_than: str, dry_run: bool, config_dir: str | None) -> None:
@@ -41,7 +50,7 @@ def gc(older_than: str, dry_run: bool, config_dir: str | None) -> None:
     from remit.db.backend import Backend
     from remit.errors import RemitError
 
-    cutoff = time.time() - parse_age(older_than)
+    cutoff = parse_cutoff(older_than, time.time())
     try:
         config = load_config(config_dir)
         backend = Backend.for_config_dir(config.config_dir, config.backend)

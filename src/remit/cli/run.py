@@ -25,6 +25,8 @@ from remit.progress import log_line
                       "help_option_names": []},
 )
 @click.option("--no-cache", is_flag=True, help="Run every task again (results still recorded).")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Print every job's Run/Cached line (by default, past 20 per task, a summary).")
 @click.option("-c", "--config", "config_dir", metavar="DIR",
               help="Config directory (default: nearest .remit/, or $REMIT_CONFIG).")
 @click.option("-h", "--help", "show_help", is_flag=True, help="Show this message and exit.")
@@ -35,6 +37,7 @@ from remit.progress import log_line
 def run(
     ctx: click.Context,
     no_cache: bool,
+    verbose: bool,
     config_dir: str | None,
     show_help: bool,
     workflow: str | None,
@@ -56,10 +59,11 @@ def run(
         raise click.ClickException(str(exc)) from None
     kwargs = _parse_task_args(task, task_args, f"remit run {workflow} {task_name}")
     argv = ["remit", "run", *sys.argv[2:]] if sys.argv[1:2] == ["run"] else ["remit", "run"]
-    sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache))
+    sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache, verbose=verbose))
 
 
-def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool) -> int:
+def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool,
+             verbose: bool = False) -> int:
     """Run the expression with the recorder and the run log; return the exit code."""
     from remit.db.backend import Backend
     from remit.db.recorder import ProvenanceRecorder
@@ -72,7 +76,8 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool) -> int:
         backend = Backend.for_config_dir(config.config_dir, config.backend)
         interval = config.get_float("scheduler", "job_status_interval", 20.0)
         flush = config.get_float("scheduler", "flush_interval", 1.0)
-        listeners = [ProvenanceRecorder(backend, flush), RunLog(sys.stderr, interval)]
+        listeners = [ProvenanceRecorder(backend, flush),
+                     RunLog(sys.stderr, interval, verbose=verbose)]
         scheduler = Scheduler(config, backend, use_cache=use_cache, listeners=listeners)
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
