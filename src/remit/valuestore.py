@@ -184,6 +184,30 @@ class ValueStore:
         file.seek(0)
         return _unpickle(lambda: pickle.load(file))
 
+    # -- raw bytes (copying between stores) -----------------------------------------------
+
+    def read_bytes(self, value_hash: str) -> bytes:
+        """A stored value's pickle bytes as they are (OSError or FileError when gone)."""
+        if not self.is_s3:
+            with open(self.location(value_hash), "rb") as file:
+                return file.read()
+        from remit.files import get_filesystem
+
+        url = self.location(value_hash)
+        return get_filesystem(url).read_bytes(url)
+
+    def write_bytes(self, value_hash: str, data: bytes) -> None:
+        """Store pickle bytes as they are (write-then-rename; a full disk is a DBError)."""
+        sink = SpillFile(-1, self._tmp_dir)
+        try:
+            sink.write(data)
+            sink.close()
+            self._publish(str(sink.path), value_hash)
+        except OSError as exc:
+            raise self._write_error(value_hash, exc) from exc
+        finally:
+            sink.discard()
+
     # -- listing (remit gc) ---------------------------------------------------------------
 
     def list_values(self) -> list[tuple[str, float]]:

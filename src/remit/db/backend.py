@@ -38,10 +38,12 @@ class Backend:
         db_uri: str,
         value_store: Path | str,
         min_store_size: int = DEFAULT_MIN_STORE_SIZE,
+        read_only: bool = False,
     ) -> None:
         self.db_uri = db_uri
         self.value_store = value_store
         self.min_store_size = min_store_size
+        self.read_only = read_only
         self._engine: Engine | None = None
         self._rows: dict[str, dict[Any, dict[str, Any]]] = {}
         self._pending = 0
@@ -53,12 +55,17 @@ class Backend:
         self._compiled: dict[str, Any] = {}
 
     @classmethod
-    def for_config_dir(cls, config_dir: Path, backend_options: dict[str, str]) -> Backend:
-        """Build the backend named by ``[backend]`` (default SQLite in the config dir)."""
+    def for_config_dir(cls, config_dir: Path, backend_options: dict[str, str],
+                       read_only: bool = False) -> Backend:
+        """Build the backend named by ``[backend]`` (default SQLite in the config dir).
+
+        ``read_only``: never create or migrate anything (for `remit log` and other readers);
+        a missing database or an old schema is a DBError saying what to run.
+        """
         db_uri = backend_options.get("db_uri") or f"sqlite:///{config_dir / 'remit.db'}"
         store = backend_options.get("value_store_path") or str(config_dir / "values")
         size = int(backend_options.get("value_store_min_size", DEFAULT_MIN_STORE_SIZE))
-        return cls(db_uri, store, size)
+        return cls(db_uri, store, size, read_only=read_only)
 
     @property
     def engine(self) -> Engine:
@@ -68,6 +75,10 @@ class Backend:
         return self._engine
 
     def _connect(self) -> Engine:
+        if self.read_only:
+            from remit.db.readonly import connect_read_only
+
+            return connect_read_only(self.db_uri)
         if self.db_uri.startswith("sqlite:///"):
             Path(self.db_uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -99,6 +110,30 @@ class Backend:
             "data": stored.data,
             "data_hash": stored.data_hash,
         }
+
+    def load_value(self, storage: str, data: bytes | None, value_hash: str,
+                   data_hash: str | None) -> tuple[bool, Any]:
+        """``(True, value)`` for a stored value row whose bytes check out, else
+        ``(False, None)`` (gone, changed, never stored, or no longer loadable)."""
+        try:
+            return True, self.store.load(value_hash, storage, data, data_hash)
+        except UnusableValue:
+            return False, None
+
+    def load_values(self, value_hashes: Sequence[str]) -> dict[str, Any]:
+        """Stored values by hash (those gone or no longer loadable are absent)."""
+        found: dict[str, Any] = {}
+        val = models.value
+        with self.engine.connect() as conn:
+            for start in range(0, len(value_hashes), _CHUNK):
+                chunk = list(set(value_hashes[start:start + _CHUNK]))
+                query = select(val.c.hash, val.c.storage, val.c.data, val.c.data_hash) \
+                    .where(val.c.hash.in_(chunk))
+                for value_hash, storage, data, data_hash in conn.execute(query):
+                    ok, loaded = self.load_value(storage, data, value_hash, data_hash)
+                    if ok:
+                        found[value_hash] = loaded
+        return found
 
     # -- cache ----------------------------------------------------------------------------
 
@@ -159,6 +194,13 @@ class Backend:
         if value_hash in self._verified:  # just read back and checked: its row is right
             return
         self.add(models.value, value_hash, self.serialize(value_hash, value))
+
+    def note_value(self, value_hash: str) -> bool:
+        """Mark a value hash as buffered; False if it already was."""
+        if value_hash in self._seen_values:
+            return False
+        self._seen_values.add(value_hash)
+        return True
 
     @property
     def pending(self) -> int:

@@ -1,14 +1,14 @@
 """verified values: the hash of each value's serialized bytes
 
 Revision ID: 0002_store
-Revises: 0001
+Revises: 0002_lang2
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_store"
-down_revision = "0001"
+down_revision = "0002_lang2"
 branch_labels = None
 depends_on = None
 
