@@ -48,6 +48,7 @@ from remit.scheduler_tasks import find_scheduler_task
 from remit.task import Task, registered_tasks
 
 _PRIMITIVES = (str, bytes, int, float, bool, type(None))
+_BUILTINS = frozenset({"cond", "catch", "throw"})  # SchedulerExpressions with a _start_ method
 
 
 class ExecutionFailed(RemitError):
@@ -314,9 +315,8 @@ class Scheduler:
     def _start_scheduler_expression(
         self, expr: SchedulerExpression, parent: Job | None, promise: Promise
     ) -> None:
-        builtin = getattr(self, f"_start_{expr.kind}", None)
-        if builtin is not None:
-            builtin(expr, parent, promise)
+        if expr.kind in _BUILTINS:
+            getattr(self, f"_start_{expr.kind}")(expr, parent, promise)
             return
         handler = find_scheduler_task(expr.kind)
         if handler is None:
