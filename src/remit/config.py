@@ -33,7 +33,7 @@ IMPLICIT_EXECUTORS: dict[str, dict[str, str]] = {
 }
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_KNOWN_SECTIONS = {"backend", "scheduler"}
+_KNOWN_SECTIONS = {"backend", "scheduler", "report"}
 
 
 class _EnvInterpolation(configparser.Interpolation):
@@ -65,6 +65,7 @@ class Config:
     path: Path | None = None
     backend: dict[str, str] = field(default_factory=dict)
     scheduler: dict[str, str] = field(default_factory=dict)
+    report: dict[str, str] = field(default_factory=dict)
     executors: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -184,8 +185,8 @@ def _add_section(config: Config, section: str, options: dict[str, str], path: st
         config.executors[name] = options
     else:
         raise ConfigError(
-            f"{path}: [{section}]: unknown section; expected [backend], [scheduler] or "
-            "[executors.NAME]"
+            f"{path}: [{section}]: unknown section; expected [backend], [scheduler], "
+            "[report] or [executors.NAME]"
         )
 
 

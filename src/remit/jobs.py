@@ -54,6 +54,7 @@ class Job:
     sources: dict[str, Job] = field(default_factory=dict)  # argument -> job that produced it
     promise: Any = None
     call_text: str = ""
+    cpu_seconds: float | None = None  # CPU time of the body, where the executor measures it
 
 
     @property
