@@ -21,13 +21,17 @@ import typing
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from remit.cache_options import CacheCheckValid, CacheScope, cache_policy
 from remit.errors import TaskError
 from remit.hashing import hash_struct, normalize
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Options consumed by the scheduler itself; every other option goes to the executor.
-SCHEDULER_OPTIONS = frozenset({"executor", "cache", "version", "name", "namespace", "nout"})
+SCHEDULER_OPTIONS = frozenset({
+    "executor", "cache", "version", "name", "namespace", "nout",
+    "cache_scope", "check_valid", "prov", "tags", "_context_override", "_ultimate_only",
+})
 
 _registry: dict[str, Task] = {}
 
@@ -134,6 +138,14 @@ class Task:
         clone = Task(self.__wrapped__, self.name, self.namespace, self.version, merged)
         clone._hash, clone._source, clone.internal = self._hash, self._source, self.internal
         return clone
+
+    def update_context(self, context: dict[str, Any] | None = None, **values: Any) -> Task:
+        """A copy of this task whose calls (and their callees) see ``context`` merged in."""
+        from remit.context import merge_context
+
+        update = merge_context(dict(context or {}), values)
+        current = self._options.get("_context_override") or {}
+        return self.with_options(_context_override=merge_context(current, update))
 
     def partial(self, *args: Any, **kwargs: Any) -> PartialTask:
         """Bind some arguments now; the PartialTask takes the rest when called later.
@@ -336,7 +348,9 @@ def task(
     ``cache`` (False: always re-run), ``version`` (hash by this string instead of the source),
     ``name``/``namespace`` (full name ``namespace.name``; the namespace defaults to the
     module's ``remit_namespace``), ``nout`` (a call unpacks into that many lazy results),
-    and any executor option such as ``memory`` or ``vcpus``.
+    ``cache_scope``/``check_valid``/``prov`` (see remit.cache_options),
+    ``tags=[(key, value), ...]`` (recorded on each job), and any executor option such as
+    ``memory`` or ``vcpus``. An option may be ``get_context(...)``.
     """
 
     def decorate(f: Callable[..., Any]) -> Task:
@@ -356,6 +370,11 @@ def task(
         if nout is not None and (type(nout) is not int or nout < 0):
             raise TaskError(f"@task(nout=...) must be a whole number >= 0, got {nout!r}")
         new = Task(f, name=name, namespace=namespace, version=version, options=opts)
+        cache_policy(new)  # a bad cache_scope/check_valid/prov fails here, naming the task
+        if opts.get("tags"):
+            from remit.tags import task_tags
+
+            task_tags(new)
         _registry[new.fullname] = new
         return new
 
@@ -377,3 +396,6 @@ def get_task(fullname: str) -> Task:
 def registered_tasks() -> dict[str, Task]:
     """All tasks registered so far, by full name."""
     return dict(_registry)
+
+
+__all__ = ["CacheCheckValid", "CacheScope", "Task", "get_task", "registered_tasks", "task"]
