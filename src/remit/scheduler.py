@@ -28,6 +28,7 @@ from remit.context import context_hash, load_context, merge_context
 from remit.errors import ConfigError, RemitError, TaskError
 from remit.executors import Executor, create_executor
 from remit.executors.base import failure_from_exception
+from remit.explain import CACHE_FALSE, NO_CACHE, explain_jobs, invalid_result_reason
 from remit.expression import (
     Expression,
     SchedulerExpression,
@@ -203,6 +204,9 @@ class Scheduler:
         tasks for executors a test never reaches.
         """
         self.check_executors(None if check_tasks else {})
+        from remit.codedeps import hash_user_tasks
+
+        hash_user_tasks(registered_tasks().values())  # module constants as the run starts
         # Calls are shared within one run only: a Scheduler run twice starts afresh.
         self._by_eval, self._expr_promises, self._cache_queue = {}, {}, []
         if context:
@@ -478,6 +482,7 @@ class Scheduler:
                 and self.backend is not None):
             self._cache_queue.append(job)
         else:
+            job.reason = NO_CACHE if not self.use_cache else CACHE_FALSE if not task.cache else ""
             self._submit(job)
 
     def _call_context(self, task: Task, parent: Job | None) -> tuple[dict[str, Any] | None, str]:
@@ -507,6 +512,7 @@ class Scheduler:
         if shallow:
             jobs = self._check_shallow(shallow, jobs)
         hits = self.backend.check_cache([job.eval_hash for job in jobs]) if jobs else {}
+        misses = []
         for job in jobs:
             result = hits.get(job.eval_hash, _MISS)
             if result is not _MISS and _still_valid(result):
@@ -515,7 +521,13 @@ class Scheduler:
                 self.hooks.emit("on_cache_hit", job, result)
                 self._job_returned(job, result)
             else:
-                self._submit(job)
+                if result is not _MISS:
+                    job.reason = invalid_result_reason(result)
+                misses.append(job)
+        if misses:
+            explain_jobs(self.backend, [job for job in misses if not job.reason])
+        for job in misses:
+            self._submit(job)
 
     def _check_shallow(self, shallow: list[Job], jobs: list[Job]) -> list[Job]:
         """Serve shallow-checked calls from their final results; return the jobs left."""
