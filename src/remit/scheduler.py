@@ -49,12 +49,12 @@ from remit.hashing import (
 from remit.hooks import Hooks
 from remit.jobs import Execution, Job, JobFailure, JobInfo, JobState
 from remit.promise import Promise, all_of, resolved
-from remit.scheduler_tasks import find_scheduler_task
 from remit.subrun import subrun
 from remit.task import Task, registered_tasks
 from remit.threads import fork_thread, join_thread
 
 _PRIMITIVES = (str, bytes, int, float, bool, type(None))
+_BUILTINS = frozenset({"cond", "catch", "throw"})  # SchedulerExpressions with a _start_ method
 _NO_REUSE = CachePolicy(CacheScope.NONE, False, True, False)
 
 
@@ -367,22 +367,17 @@ class Scheduler:
     def _start_scheduler_expression(
         self, expr: SchedulerExpression, parent: Job | None, promise: Promise
     ) -> None:
-        builtin = getattr(self, f"_start_{expr.kind}", None)
-        if builtin is not None:
-            builtin(expr, parent, promise)
+        if expr.kind in _BUILTINS:
+            getattr(self, f"_start_{expr.kind}")(expr, parent, promise)
             return
-        own = BUILTINS.get(expr.kind)
-        if own is not None:
-            own(self, expr, parent, promise)
-            return
-        handler = find_scheduler_task(expr.kind)
+        handler = BUILTINS.get(expr.kind)
         if handler is None:
             error = TaskError(f"unknown scheduler task {expr.kind!r}: import the module that "
                               "defines it in the workflow")
             promise.reject(JobFailure(error, f"TaskError: {error}\n", parent))
             return
         try:
-            handler.start(self, parent, promise, expr.args)
+            handler(self, expr, parent, promise)
         except Exception as exc:
             promise.reject(failure_from_exception(exc, parent))
 
