@@ -1,5 +1,6 @@
 """Runs jobs on this machine: a thread pool (``mode = thread``, the default executor) or a
-process pool (``mode = process``, see ``process_pool``).
+process pool (``mode = process``, see ``process_pool``). Calls and results cross to worker
+processes as ``transfer`` payloads (large ones by file).
 
 Options: ``mode``, ``max_workers``, ``timeout`` (seconds; also a task option,
 ``@task(timeout=2)``). Any other option in the ini section is a ConfigError, and so is a task
@@ -22,11 +23,11 @@ from typing import Any
 
 from remit.config import parse_float, parse_int
 from remit.errors import ConfigError, JobTimeoutError, RemoteJobError, SerializationError
+from remit.executors import transfer
 from remit.executors.base import Executor, Report, failure_from_exception
 from remit.executors.deadlines import Deadlines
 from remit.executors.mutation import mutated_arguments, mutation_error
 from remit.jobs import Job, JobFailure
-from remit.pickling import dumps
 from remit.task import SCHEDULER_OPTIONS
 
 _MODES = ("thread", "process")
@@ -119,17 +120,27 @@ class LocalExecutor(Executor):
                                                    thread_name_prefix=f"remit-{self.name}")
             self._threads.submit(self._run_in_thread, job, timeout)
             return
+        call = (job.task.func, job.args, job.kwargs)
+        what = f"the arguments of {job.task.fullname}"
         try:
-            payload = dumps((job.task.func, job.args, job.kwargs),
-                            f"the arguments of {job.task.fullname}")
-        except SerializationError as exc:
+            payload = transfer.pack(call, what)
+        except (SerializationError, OSError) as exc:
             self.report(job, None, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
             return
         if self._processes is None:
             from remit.executors.process_pool import WorkerPool
 
+            transfer.clean_stale()
             self._processes = WorkerPool(self.max_workers, _run_pickled, f"remit-{self.name}")
-        token = self._processes.submit(payload, lambda outcome, got: self._done(job, outcome, got))
+        sent = [payload]
+
+        def renew(old: transfer.Payload) -> transfer.Payload:  # the worker may have read it
+            transfer.discard(old)
+            sent[0] = transfer.pack(call, what)
+            return sent[0]
+
+        token = self._processes.submit(
+            payload, lambda outcome, got: self._done(job, outcome, got, sent[0]), renew)
         if timeout is not None:
             self._deadlines.add(time.monotonic() + timeout,
                                 lambda: self._process_deadline(job, token, timeout))
@@ -190,7 +201,8 @@ class LocalExecutor(Executor):
         pool.kill(token)
         self._report_timeout(job, timeout, "its worker process was killed")
 
-    def _done(self, job: Job, outcome: str, returned: Any) -> None:
+    def _done(self, job: Job, outcome: str, returned: Any, payload: transfer.Payload) -> None:
+        transfer.discard(payload)  # read by the worker, unless it died first
         if outcome == "died":  # returned is what happened to the worker
             error = RemoteJobError(f"task {job.task.fullname}: {returned}")
             self.report(job, None, JobFailure(error, f"RemoteJobError: {error}\n", job))
@@ -198,7 +210,7 @@ class LocalExecutor(Executor):
         status, body, job.cpu_seconds = returned
         if status == "ok":
             try:
-                self.report(job, pickle.loads(body), None)
+                self.report(job, transfer.unpack(body), None)
             except Exception as exc:
                 self.report(job, None, failure_from_exception(exc, job))
         else:
@@ -221,17 +233,19 @@ def _timeout(value: Any, where: str) -> float:
     return number
 
 
-def _run_pickled(payload: bytes) -> tuple[str, bytes, float]:
-    """Worker side: run the function; return ('ok', result) or ('error', (exc, traceback)),
-    with the CPU seconds it took."""
+def _run_pickled(payload: transfer.Payload) -> tuple[str, Any, float]:
+    """Worker side: run the function; return ('ok', result payload) or ('error', (exc,
+    traceback)), with the CPU seconds it took."""
     import traceback
 
-    func, args, kwargs = pickle.loads(payload)
+    func, args, kwargs = transfer.unpack(payload)
+    del payload
     started = time.process_time()
     try:
         result = func(*args, **kwargs)
         cpu = time.process_time() - started
-        return "ok", dumps(result, "the result"), cpu
+        del args, kwargs
+        return "ok", transfer.pack(result, "the result"), cpu
     except BaseException as exc:  # noqa: BLE001
         cpu = time.process_time() - started
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

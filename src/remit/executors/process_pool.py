@@ -32,12 +32,13 @@ from typing import Any
 from remit import childguard
 
 Done = Callable[[str, Any], None]
+Renew = Callable[[Any], Any]  # a fresh payload for a job sent again (the old one was read)
 
 
 class WorkerPool:
     """Runs ``func(payload)`` in worker processes; survives and reports worker deaths."""
 
-    def __init__(self, max_workers: int, func: Callable[[bytes], Any],
+    def __init__(self, max_workers: int, func: Callable[[Any], Any],
                  name: str = "remit") -> None:
         self.max_workers = max_workers
         self.func = func
@@ -46,7 +47,7 @@ class WorkerPool:
         self._pool: ProcessPoolExecutor | None = None
         self._processes: dict[int, Any] = {}
         self._generation = 0
-        self._jobs: dict[int, tuple[bytes, Done]] = {}  # token -> (payload, on_done)
+        self._jobs: dict[int, tuple[Any, Done, Renew | None]] = {}  # token -> (payload, ...)
         self._waiting: list[int] = []  # tokens to submit once a pool is up
         self._spawning = False
         self._stopped = False
@@ -63,12 +64,13 @@ class WorkerPool:
 
     # -- public -----------------------------------------------------------------------------
 
-    def submit(self, payload: bytes, on_done: Done) -> int:
-        """Queue a job; returns its token (for ``started`` and ``kill``)."""
+    def submit(self, payload: Any, on_done: Done, renew: Renew | None = None) -> int:
+        """Queue a job; returns its token (for ``started`` and ``kill``). ``renew(payload)``
+        makes the payload again when the job must be sent to a new pool."""
         with self._lock:
             token = self._next_token
             self._next_token += 1
-            self._jobs[token] = (payload, on_done)
+            self._jobs[token] = (payload, on_done, renew)
             self._submit_locked(token)
         return token
 
@@ -207,10 +209,21 @@ class WorkerPool:
                 return
             if exitcode is None or self._stopped:  # an innocent bystander: run it again
                 if not self._stopped:
-                    self._submit_locked(token)
+                    self._resubmit_locked(token)
                 return
             del self._jobs[token]
         job[1]("died", _death_message(exitcode))
+
+    def _resubmit_locked(self, token: int) -> None:
+        payload, on_done, renew = self._jobs[token]
+        if renew is not None:
+            try:
+                self._jobs[token] = (renew(payload), on_done, renew)
+            except Exception as exc:  # noqa: BLE001 - the job fails, the pool goes on
+                del self._jobs[token]
+                on_done("died", f"cannot send the job again: {type(exc).__name__}: {exc}")
+                return
+        self._submit_locked(token)
 
     def _drain_locked(self) -> None:
         """Read the workers' "started" lines (non-blocking)."""
@@ -245,8 +258,8 @@ def _worker_start(parent_pid: int, read_fd: int) -> None:
     os.close(read_fd)
 
 
-def _run_in_worker(func: Callable[[bytes], Any], token: int, write_fd: int,
-                   payload: bytes) -> Any:
+def _run_in_worker(func: Callable[[Any], Any], token: int, write_fd: int,
+                   payload: Any) -> Any:
     """Announce the job (token, pid, start time), then run it."""
     os.write(write_fd, f"{token} {os.getpid()} {time.time()}\n".encode())
     return func(payload)

@@ -1,14 +1,14 @@
 """execution liveness: heartbeat, pid and host of the scheduler running it
 
 Revision ID: 0002_faults
-Revises: 0002_cache
+Revises: 0002_store
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_faults"
-down_revision = "0002_cache"
+down_revision = "0002_store"
 branch_labels = None
 depends_on = None
 
