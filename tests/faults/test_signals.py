@@ -95,7 +95,7 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def wait_for(predicate, timeout: float = 30.0) -> None:
+def wait_for(predicate, timeout: float = 60.0) -> None:
     deadline = time.time() + timeout
     while not predicate():
         assert time.time() < deadline, "timed out"

@@ -46,6 +46,7 @@ class WorkerPool:
         self._lock = threading.RLock()  # a done callback may run inside submit()
         self._pool: ProcessPoolExecutor | None = None
         self._processes: dict[int, Any] = {}
+        self._every_process: list[Any] = []
         self._generation = 0
         self._jobs: dict[int, tuple[Any, Done, Renew | None]] = {}  # token -> (payload, ...)
         self._waiting: list[int] = []  # tokens to submit once a pool is up
@@ -106,14 +107,14 @@ class WorkerPool:
         """Shut down: workers still running a job are killed."""
         with self._lock:
             self._stopped = True
-            pool, processes = self._pool, list(self._processes.values())
+            pool, processes = self._pool, list(self._every_process)
             self._pool = None
             self._jobs.clear()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                if process.is_alive():
-                    process.kill()
+        for process in processes:  # of this pool and of broken ones
+            if process.is_alive():
+                process.kill()
         self._requests.put(None)
         for fd in (self._read_fd, self._write_fd):
             try:
@@ -156,6 +157,7 @@ class WorkerPool:
                     pool.shutdown(wait=False, cancel_futures=True)
                     return
                 self._pool, self._processes = pool, dict(pool._processes)  # noqa: SLF001
+                self._every_process.extend(self._processes.values())
                 self._generation += 1
                 self._spawning = False
                 waiting, self._waiting = self._waiting, []
@@ -252,9 +254,12 @@ def _death_message(exitcode: int) -> str:
 
 
 def _worker_start(parent_pid: int, read_fd: int) -> None:
-    """In each new worker: die with remit, leave Ctrl-C to remit."""
+    """In each new worker: die with remit, leave Ctrl-C to remit, and let SIGTERM (how the
+    pool stops a worker) kill, whatever handler remit installed before the fork."""
     childguard.die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
     os.close(read_fd)
 
 
