@@ -147,11 +147,12 @@ class WorkerPool:
             with self._lock:
                 if self._stopped:
                     return
-            pool = ProcessPoolExecutor(
-                self.max_workers, mp_context=multiprocessing.get_context("fork"),
-                initializer=_worker_start, initargs=(os.getpid(), self._read_fd),
-            )
-            pool.submit(os.getpid).result()  # fork the workers now, from this thread
+            with childguard.FORK_LOCK:  # never in the middle of another thread's Popen
+                pool = ProcessPoolExecutor(
+                    self.max_workers, mp_context=multiprocessing.get_context("fork"),
+                    initializer=_worker_start, initargs=(os.getpid(), self._read_fd),
+                )
+                pool.submit(os.getpid).result()  # fork the workers now, from this thread
             with self._lock:
                 if self._stopped:
                     pool.shutdown(wait=False, cancel_futures=True)
