@@ -35,6 +35,9 @@ class Executor:
     def validate(cls, name: str, options: dict[str, str], where: str) -> None:
         """Check an ``[executors.NAME]`` section up front; raise ConfigError naming the option."""
 
+    def check_task_options(self, options: dict[str, Any], where: str) -> None:
+        """Check a task's options for this executor up front; raise ConfigError naming one."""
+
     def start(self, report: Report) -> None:
         """Prepare to run jobs; ``report(job, result, failure)`` announces each finished job."""
         self._report = report

@@ -93,7 +93,11 @@ class BatchOptions:
         if not overrides:
             return self
         if "batch_tags" in overrides:
-            overrides["batch_tags"] = {**self.batch_tags, **overrides["batch_tags"]}
+            tags = overrides["batch_tags"]
+            if not isinstance(tags, dict):
+                raise ConfigError(f"{where} batch_tags: expected a dict of strings, got {tags!r}")
+            overrides["batch_tags"] = {**self.batch_tags,
+                                       **check_tags(tags, f"{where} batch_tags")}
         converted = {
             k: v if not isinstance(v, str) or k in _STRINGS else _convert(k, v, f"{where} {k}")
             for k, v in overrides.items()
@@ -101,6 +105,17 @@ class BatchOptions:
         made = dataclasses.replace(self, **converted)
         made.check(where)
         return made
+
+
+def check_tags(tags: dict[Any, Any], where: str) -> dict[str, str]:
+    """AWS Batch tags map strings to strings: anything else is a ConfigError naming the key."""
+    for key, value in tags.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ConfigError(
+                f"{where}: tag {key!r} has the value {value!r}; AWS Batch tags map strings "
+                "to strings: write each value as a JSON string, e.g. {\"team\": \"42\"}"
+            )
+    return tags
 
 
 _STRINGS = {"image", "queue", "s3_scratch", "role", "job_name_prefix", "aws_region",
@@ -138,7 +153,7 @@ def _convert(name: str, raw: str, where: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a JSON object like {{\"key\": \"value\"}}")
         if name == "batch_tags":
-            return {str(k): str(v) for k, v in value.items()}
+            return check_tags(value, where)
         return value
     if name in _LISTS:
         return tuple(shlex.split(text))
