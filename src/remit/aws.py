@@ -6,6 +6,11 @@ region, else ``us-east-1``), the profile (argument or ``AWS_PROFILE``), the endp
 at a local stand-in), the retry policy, and one cached client per (service, region, profile,
 endpoint, process). Does not own any service's logic: callers use the returned client.
 
+Retries: botocore's "standard" mode, ``MAX_ATTEMPTS`` attempts per call with exponential
+backoff and jitter, for throttling, 5xx and connection errors; ``AWS_RETRY_MODE`` and
+``AWS_MAX_ATTEMPTS`` override both. That absorbs blips inside one call; riding out a long
+outage is the caller's loop (``remit.aws_retry``), which logs and gives up.
+
 boto3 is imported only when a client is first asked for, so ``import remit`` stays light and
 works without the ``aws`` extra.
 """
@@ -19,7 +24,8 @@ from typing import Any
 from remit.errors import ConfigError, RemitError
 
 DEFAULT_REGION = "us-east-1"
-MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = 5
+RETRY_MODE = "standard"
 MAX_POOL_CONNECTIONS = 50
 
 _lock = threading.Lock()
@@ -98,8 +104,14 @@ def _session(profile: str | None, pid: int) -> Any:
 def _config() -> Any:
     from botocore.config import Config
 
+    mode = os.environ.get("AWS_RETRY_MODE") or RETRY_MODE
+    try:
+        attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or MAX_ATTEMPTS)
+    except ValueError:
+        raise ConfigError(f"AWS_MAX_ATTEMPTS must be a whole number, got "
+                          f"{os.environ['AWS_MAX_ATTEMPTS']!r}") from None
     return Config(
-        retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": mode, "total_max_attempts": attempts},
         max_pool_connections=MAX_POOL_CONNECTIONS,
     )
 
