@@ -15,6 +15,7 @@ gives up (the executor decides) nor any service's calls.
 from __future__ import annotations
 
 import random
+import re
 import sys
 import threading
 import time
@@ -41,6 +42,8 @@ TRANSIENT_CODES = frozenset({
     "RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure",
     "ServiceUnavailable", "ServerException",
 })
+_ENDPOINT_URL = re.compile(r'endpoint URL: "[^"]*"')
+"""botocore names the URL in connection errors; the outage message names the endpoint once."""
 
 
 def transient_cause(error: BaseException) -> BaseException | None:
@@ -83,7 +86,8 @@ def describe_failure(error: BaseException) -> str:
         if details.get("Message"):
             text += f": {details['Message']}"
         return f"{operation} {text}" if operation else text
-    return f"{type(cause).__name__}: {cause}".splitlines()[0]
+    text = _ENDPOINT_URL.sub("endpoint", str(cause).splitlines()[0] if str(cause) else "")
+    return f"{type(cause).__name__}: {text.rstrip('.')}"
 
 
 class Outage:
