@@ -30,7 +30,7 @@ MAX_POOL_CONNECTIONS = 50
 
 _lock = threading.Lock()
 _sessions: dict[tuple[str | None, int], Any] = {}
-_clients: dict[tuple[str, str, str | None, str | None, int], Any] = {}
+_clients: dict[tuple[str, str, str | None, str | None, int, int | None], Any] = {}
 
 
 def client(
@@ -38,27 +38,31 @@ def client(
     region: str | None = None,
     profile: str | None = None,
     endpoint_url: str | None = None,
+    max_attempts: int | None = None,
 ) -> Any:
     """Return a cached boto3 client for ``service`` (thread-safe; one per process).
 
     Arguments left as None are read from the environment at each call, so changing
-    ``AWS_ENDPOINT_URL`` or ``AWS_REGION`` takes effect without a reset.
+    ``AWS_ENDPOINT_URL`` or ``AWS_REGION`` takes effect without a reset. ``max_attempts``
+    overrides the retry policy's attempts per call (1: the caller retries, e.g. a call that
+    is not idempotent).
     """
     profile = profile or os.environ.get("AWS_PROFILE") or None
     endpoint_url = endpoint_url or _endpoint_from_env(service)
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     pid = os.getpid()
     if region is not None:
-        cached = _clients.get((service, region, profile, endpoint_url, pid))
+        cached = _clients.get((service, region, profile, endpoint_url, pid, max_attempts))
         if cached is not None:
             return cached
     with _lock:
         session = _session(profile, pid)
         region = region or session.region_name or DEFAULT_REGION
-        key = (service, region, profile, endpoint_url, pid)
+        key = (service, region, profile, endpoint_url, pid, max_attempts)
         if key not in _clients:
             _clients[key] = session.client(
-                service, region_name=region, endpoint_url=endpoint_url, config=_config()
+                service, region_name=region, endpoint_url=endpoint_url,
+                config=_config(max_attempts),
             )
         return _clients[key]
 
@@ -101,12 +105,12 @@ def _session(profile: str | None, pid: int) -> Any:
     return session
 
 
-def _config() -> Any:
+def _config(max_attempts: int | None) -> Any:
     from botocore.config import Config
 
     mode = os.environ.get("AWS_RETRY_MODE") or RETRY_MODE
     try:
-        attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or MAX_ATTEMPTS)
+        attempts = max_attempts or int(os.environ.get("AWS_MAX_ATTEMPTS") or MAX_ATTEMPTS)
     except ValueError:
         raise ConfigError(f"AWS_MAX_ATTEMPTS must be a whole number, got "
                           f"{os.environ['AWS_MAX_ATTEMPTS']!r}") from None

@@ -9,6 +9,8 @@ count and in time), answered with a fault *before* it reaches the stand-in:
   botocore classifies it as AWS would;
 * ``500`` / ``503``: an internal error / service unavailable in the service's format;
 * ``reset``: the TCP connection is reset without an answer;
+* ``lost``: the call reaches the stand-in, but the connection is reset instead of answering
+  (the client cannot know whether it was done);
 * ``latency``: the call is delayed by ``FaultPlan.latency`` seconds, then forwarded.
 
 ``outage = True`` resets every connection until set back to False (the endpoint is down).
@@ -42,12 +44,14 @@ _SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
 @dataclass(frozen=True)
 class FaultPlan:
-    """Which calls get a fault: a seeded share of them, at most ``max_faults``, and only
-    within ``duration`` seconds of the proxy's start."""
+    """Which calls get a fault: a seeded share of them (of ``services``, and of
+    ``operations`` if given), at most ``max_faults``, and only within ``duration`` seconds of
+    the proxy's start."""
 
     rate: float = 0.0
     kinds: tuple[str, ...] = (*FAILURES, "latency")
     services: tuple[str, ...] = ("s3", "batch")
+    operations: tuple[str, ...] = ()
     max_faults: int = 200
     duration: float = 120.0
     latency: float = 0.3
@@ -108,14 +112,16 @@ class FaultProxy:
         with self._lock:
             return sum(n for (_, kind), n in self.injected.items() if kind != "latency")
 
-    def choose(self, service: str | None) -> str | None:
-        """The fault for the next call of ``service``, or None to forward it as it is."""
+    def choose(self, service: str | None, operation: str) -> str | None:
+        """The fault for the next call, or None to forward it as it is."""
         plan = self.plan
         with self._lock:
             if self.outage:
                 self.injected[(service or "?", "outage")] += 1
                 return "reset"
-            if (service not in plan.services or sum(self.injected.values()) >= plan.max_faults
+            if (service not in plan.services
+                    or (plan.operations and operation not in plan.operations)
+                    or sum(self.injected.values()) >= plan.max_faults
                     or time.monotonic() - self._started > plan.duration
                     or self._random.random() >= plan.rate):
                 return None
@@ -146,17 +152,18 @@ class _Handler(BaseHTTPRequestHandler):
         environ = self._environ(body)
         scope = _SCOPE.search(self.headers.get("Authorization", ""))
         service = scope.group(1) if scope else None
-        fault = self.proxy.choose(service)
+        operation = operation_name(environ)
+        fault = self.proxy.choose(service, operation)
         if fault == "reset":
             self._reset()
             return
         if fault == "latency":
             time.sleep(self.proxy.plan.latency)
-        elif fault is not None:
+        elif fault not in (None, "lost"):
             self._answer(*_error(service or "s3", fault))
             return
-        self.proxy.count(operation_name(environ))
-        self._forward(body)
+        self.proxy.count(operation)
+        self._forward(body, lost=fault == "lost")
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -184,7 +191,7 @@ class _Handler(BaseHTTPRequestHandler):
             environ["HTTP_" + key.upper().replace("-", "_")] = value
         return environ
 
-    def _forward(self, body: bytes) -> None:
+    def _forward(self, body: bytes, lost: bool = False) -> None:
         upstream = http.client.HTTPConnection(*self.proxy.upstream, timeout=60)
         try:
             upstream.putrequest(self.command, self.path, skip_host=True,
@@ -196,6 +203,9 @@ class _Handler(BaseHTTPRequestHandler):
             upstream.endheaders(body)
             response = upstream.getresponse()
             data = response.read()
+            if lost:
+                self._reset()
+                return
             headers = [(k, v) for k, v in response.getheaders()
                        if k.lower() not in ("transfer-encoding", "connection", "content-length")]
             length = response.getheader("Content-Length") if self.command == "HEAD" else None

@@ -59,7 +59,8 @@ def test_fanout_finishes_through_ten_percent_failing_calls(
     n, prefix = 200, "faulty-fanout"
     make_project(tmp_path, FANOUT, scratch="faulty-fanout", prefix=prefix,
                  extra="min_array_size = 5\nmax_array_size = 40\n")
-    proxy = fault_proxy(FaultPlan(rate=0.1, seed=13, latency=0.2, max_faults=500))
+    proxy = fault_proxy(FaultPlan(rate=0.1, seed=13, latency=0.2, max_faults=500,
+                                  kinds=(*FAILURES, "lost", "latency")))
     # botocore's own retries (5 attempts) would absorb nearly every fault: with one attempt
     # each fault reaches remit's backoff loop, on every path (prepare, submit, poll, read).
     env = through(proxy, AWS_MAX_ATTEMPTS="1")
@@ -71,7 +72,7 @@ def test_fanout_finishes_through_ten_percent_failing_calls(
 
     # Faults of every kind hit both services, about a tenth of the scheduler's calls.
     kinds = {kind for (_, kind) in proxy.injected}
-    assert set(FAILURES) | {"latency"} <= kinds, proxy.injected
+    assert set(FAILURES) | {"lost", "latency"} <= kinds, proxy.injected
     assert {service for (service, _) in proxy.injected} == {"s3", "batch"}
     calls = sum(proxy.forwarded.values())
     assert 0.04 * calls < proxy.failures() < 0.2 * calls, (proxy.injected, proxy.forwarded)
@@ -86,13 +87,32 @@ def test_fanout_finishes_through_ten_percent_failing_calls(
         key = f"faulty-fanout/array_jobs/{array_id}/eval_hashes"
         hashes += s3.get_object(Bucket=STANDIN_BUCKET, Key=key)["Body"].read().split()
     assert len(hashes) == len(set(hashes)) == n
-    assert proxy.forwarded["SubmitJob"] == len(names) == n // 40
+    assert len(names) == n // 40
 
     # Every call is recorded, done.
     recorded = jobs_by_task(tmp_path)
     assert [status for status, _ in recorded["double"]] == ["DONE"] * n
     assert recorded["total"] == [("DONE", None)] and recorded["main"] == [("DONE", None)]
     assert execution_statuses(tmp_path) == ["DONE"]
+
+
+def test_submit_whose_answer_was_lost_is_not_repeated(
+    aws_standin: AWSStandIn, fault_proxy: Callable[[FaultPlan], FaultProxy], tmp_path: Path
+) -> None:
+    n, prefix = 4, "lost-submit"
+    make_project(tmp_path, FANOUT, scratch="lost-submit", prefix=prefix,
+                 extra="min_array_size = 100\n")
+    # Batch accepts the first two SubmitJobs, but their answers never come back.
+    proxy = fault_proxy(FaultPlan(rate=1.0, kinds=("lost",), operations=("SubmitJob",),
+                                  max_faults=2))
+    proc = run_cli("run", "workflow.py", "main", "--n", str(n), cwd=tmp_path,
+                   env=through(proxy))
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout) == n * (n - 1)
+    assert proxy.injected == {("batch", "lost"): 2}
+    assert proc.stderr.count("the answer was lost, but AWS Batch had accepted it") == 2
+    names = submitted_names(prefix)
+    assert len(names) == n and set(names.values()) == {1}, names
 
 
 WAITING = '''

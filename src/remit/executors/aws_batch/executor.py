@@ -34,6 +34,7 @@ from remit.executors.aws_batch.jobdefs import get_or_create_job_def
 from remit.executors.aws_batch.monitor import BatchMonitor, Tracked
 from remit.executors.aws_batch.options import BatchOptions
 from remit.executors.aws_batch.preflight import Preflight, location
+from remit.executors.aws_batch.submit_once import submit_once
 from remit.executors.base import (
     Executor,
     Report,
@@ -94,11 +95,11 @@ class AWSBatchExecutor(Executor):
 
     # -- clients ----------------------------------------------------------------------------
 
-    def client(self, service: str) -> Any:
-        """A boto3 client for this executor's region."""
+    def client(self, service: str, max_attempts: int | None = None) -> Any:
+        """A boto3 client for this executor's region (``max_attempts``: see aws.client)."""
         from remit import aws
 
-        return aws.client(service, region=self.opts.aws_region)
+        return aws.client(service, region=self.opts.aws_region, max_attempts=max_attempts)
 
     def call(self, func: Callable[[], T], what: str, retry_all: bool = False) -> T:
         """Run AWS calls, retried with backoff while AWS fails transiently (or at all, with
@@ -348,9 +349,9 @@ class AWSBatchExecutor(Executor):
 
     def _submit_request(self, request: dict[str, Any]) -> str:
         batch = self.client("batch")
+        tag = "remit_array_id" if "remit_array_id" in request["tags"] else "remit_job_id"
         try:
-            return self.call(lambda: batch.submit_job(**request)["jobId"],
-                             f"SubmitJob {request['jobName']}")
+            return submit_once(self, request, tag)
         except AWSUnavailableError:
             raise
         except Exception as exc:
