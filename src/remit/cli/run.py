@@ -27,6 +27,12 @@ from remit.progress import log_line
 @click.option("--no-cache", is_flag=True, help="Run every task again (results still recorded).")
 @click.option("-c", "--config", "config_dir", metavar="DIR",
               help="Config directory (default: nearest .remit/, or $REMIT_CONFIG).")
+@click.option("--context", "context_items", multiple=True, metavar="KEY.PATH=VALUE",
+              help="Set a context variable (value: JSON or text); repeatable.")
+@click.option("--context-file", "context_files", multiple=True, metavar="FILE",
+              help="Merge a JSON context file; repeatable.")
+@click.option("-t", "--tag", "tag_items", multiple=True, metavar="KEY=VALUE",
+              help="Tag the execution; repeatable.")
 @click.option("-h", "--help", "show_help", is_flag=True, help="Show this message and exit.")
 @click.argument("workflow", required=False)
 @click.argument("task_name", required=False)
@@ -36,6 +42,9 @@ def run(
     ctx: click.Context,
     no_cache: bool,
     config_dir: str | None,
+    context_items: tuple[str, ...],
+    context_files: tuple[str, ...],
+    tag_items: tuple[str, ...],
     show_help: bool,
     workflow: str | None,
     task_name: str | None,
@@ -46,20 +55,26 @@ def run(
         click.echo(ctx.get_help())
         ctx.exit(0 if show_help else 2)
     from remit.config import load_config
+    from remit.context import extra_context
     from remit.loader import find_task, load_workflow
+    from remit.tags import parse_tag_option
 
     try:
         config = load_config(config_dir)
+        context = extra_context(context_files, context_items)
+        tags = [parse_tag_option(item) for item in tag_items]
         module = load_workflow(workflow)
         task = find_task(module, task_name)
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
     kwargs = _parse_task_args(task, task_args, f"remit run {workflow} {task_name}")
     argv = ["remit", "run", *sys.argv[2:]] if sys.argv[1:2] == ["run"] else ["remit", "run"]
-    sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache))
+    sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache,
+                      context=context, tags=tags))
 
 
-def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool) -> int:
+def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool,
+             context: dict[str, Any] | None = None, tags: list[Any] | None = None) -> int:
     """Run the expression with the recorder and the run log; return the exit code."""
     from remit.db.backend import Backend
     from remit.db.recorder import ProvenanceRecorder
@@ -77,7 +92,8 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool) -> int:
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        result = scheduler.run(expr, argv)
+        result = scheduler.execute(expr, argv, check_tasks=True, context=context,
+                                   tags=tags or ())
     except ExecutionFailed as failed:
         _print_failure(failed)
         return 1
@@ -139,17 +155,20 @@ def _param_type(annotation: Any) -> tuple[click.ParamType, bool]:
 
 
 class _ConvertedType(click.ParamType):
-    """Builds a value of the annotated class from the option's text, e.g. File(path)."""
+    """Builds a value of the annotated class from the option's text, e.g. File(path), or
+    with the class's ``parse_arg`` (remit.value)."""
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
         self.name = cls.__name__
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from remit.value import parse_arg
+
         if isinstance(value, self.cls):
             return value
         try:
-            return self.cls(value)
+            return parse_arg(self.cls, value)
         except Exception as exc:
             self.fail(f"{value!r} is not a valid {self.name}: {exc}", param, ctx)
 
