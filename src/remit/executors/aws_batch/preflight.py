@@ -2,17 +2,20 @@
 
 Owns: one check per (region, queue, bucket, job definition settings) and run, whose result
 is remembered: the job queue (DescribeJobQueues: exists and ENABLED), the scratch bucket
-(HeadBucket: exists, reachable, in which region) and the job definition (found, or
-registered when ``autocreate_job_def`` allows). A missing resource becomes one
-AWSResourceError naming it, the region and the endpoint asked, and what to fix, instead of
-a raw ClientException at SubmitJob. Transient failures are retried by the executor's
-outage clock. Does not own submitting, nor the job definition logic (``jobdefs``).
+(HeadBucket: exists) and the job definition (found, or registered when
+``autocreate_job_def`` allows). A missing resource becomes one AWSResourceError naming it,
+the region and the endpoint asked, and what to fix, instead of a raw ClientException at
+SubmitJob. A check the credentials may not make (access denied: a role allowed to submit
+jobs and write a prefix need not be allowed to describe queues or head the bucket) is
+skipped, and SubmitJob or the first write speaks instead. Transient failures are retried by
+the executor's outage clock. Does not own submitting, nor the job definition logic (``jobdefs``).
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from remit.errors import AWSResourceError
 from remit.executors.aws_batch.options import BatchOptions
@@ -20,6 +23,7 @@ from remit.executors.aws_batch.options import BatchOptions
 if TYPE_CHECKING:
     from remit.executors.aws_batch.executor import AWSBatchExecutor
 
+T = TypeVar("T")
 _REGION_HINT = "the region comes from aws_region, else AWS_REGION or AWS_DEFAULT_REGION"
 
 
@@ -57,16 +61,19 @@ class Preflight:
         executor = self.executor
         call, where = executor.call, executor.where
         batch = executor.client("batch")
-        queues = call(lambda: batch.describe_job_queues(jobQueues=[opts.queue])["jobQueues"],
-                      f"DescribeJobQueues {opts.queue}")
-        if not queues:
+        queues = call(lambda: _unless_denied(
+            lambda: batch.describe_job_queues(jobQueues=[opts.queue])["jobQueues"]),
+            f"DescribeJobQueues {opts.queue}")
+        if queues is None:
+            pass  # not allowed to look
+        elif not queues:
             raise AWSResourceError(
                 f"AWS Batch job queue {opts.queue!r} does not exist ({location(batch)}): "
                 f"create it there, or set queue in {where} to an existing queue; "
                 f"{_REGION_HINT}"
             )
-        state = queues[0].get("state")
-        if state != "ENABLED":
+        elif queues[0].get("state") != "ENABLED":
+            state = queues[0].get("state")
             raise AWSResourceError(
                 f"AWS Batch job queue {opts.queue!r} is {state} ({location(batch)}): "
                 f"enable it, or set queue in {where} to an enabled queue"
@@ -74,34 +81,43 @@ class Preflight:
         bucket = _bucket(opts.s3_scratch)
         if bucket:
             s3 = executor.client("s3")
-            call(lambda: _check_bucket(s3, bucket, opts.s3_scratch, where),
-                 f"HeadBucket {bucket}")
+            found = call(lambda: _unless_denied(lambda: _bucket_exists(s3, bucket)),
+                         f"HeadBucket {bucket}")
+            if found is False:
+                raise AWSResourceError(
+                    f"S3 bucket {bucket!r} of s3_scratch = {opts.s3_scratch} does not exist "
+                    f"({location(s3)}): create it, or set s3_scratch in {where} to a bucket "
+                    "you can write"
+                )
         call(lambda: executor.job_definition(opts), "finding the job definition")
 
 
-def _check_bucket(s3: Any, bucket: str, scratch: str, where: str) -> None:
+def _bucket_exists(s3: Any, bucket: str) -> bool:
+    """HeadBucket: False when S3 answers 404 (other errors propagate)."""
     from botocore.exceptions import ClientError
 
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError as exc:
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+            return False
+        raise
+    return True
+
+
+def _unless_denied(check: Callable[[], T]) -> T | None:
+    """The check's answer, or None when the credentials may not ask (HTTP 403)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return check()
+    except ClientError as exc:
         response = exc.response
-        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        if status >= 500 or status == 429:
-            raise  # transient: the outage clock retries it
-        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
-        if status == 404:
-            problem = "does not exist"
-        elif status == 403:
-            problem = "is not accessible with these credentials (403 Forbidden)"
-        elif status == 301 and headers.get("x-amz-bucket-region"):
-            problem = f"is in region {headers['x-amz-bucket-region']}"
-        else:
-            problem = f"cannot be reached ({response.get('Error', {}).get('Code', status)})"
-        raise AWSResourceError(
-            f"S3 bucket {bucket!r} of s3_scratch = {scratch} {problem} ({location(s3)}): "
-            f"create it, or set s3_scratch in {where} to a bucket you can write"
-        ) from None
+        denied = (response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403
+                  or "AccessDenied" in response.get("Error", {}).get("Code", ""))
+        if denied:
+            return None
+        raise
 
 
 def _bucket(scratch: str) -> str:
