@@ -20,7 +20,12 @@ from remit.emulate import DEFAULT_MAX_JOBS
 
 @click.group()
 def emulate() -> None:
-    """Run local stand-ins for cloud services, for development and tests."""
+    """Run local stand-ins for cloud services, for development and tests.
+
+    \b
+    Example:
+      remit emulate aws --port 0 --bucket my-bucket
+    """
 
 
 @emulate.command(short_help="Serve a local AWS: S3, Batch (jobs really run), Logs, IAM, STS.")
@@ -92,6 +97,10 @@ def aws(
     containers of their images. Resources live in the region of the environment (as boto3
     picks it) or --region. Prints `export VAR=value` lines for the client on stdout, then
     `[remit] AWS stand-in ready on URL (region NAME)` on stderr once it accepts connections.
+
+    \b
+    Example:
+      remit emulate aws --bucket my-bucket > aws.env &   # then: source aws.env
     """
     from botocore.exceptions import ClientError
 
