@@ -181,6 +181,8 @@ def test_outage_longer_than_api_timeout_fails_once_and_rerun_reattaches(
     assert all("AWSUnavailableError" in (error or "") for _, error in recorded["wait_for"])
     assert [status for status, _ in recorded["main"]] == ["FAILED"]
     assert execution_statuses(tmp_path) == ["FAILED"]
+    with sqlite3.connect(tmp_path / ".remit" / "remit.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
     # AWS answers again: the re-run re-attaches to the three jobs still running.
     proxy.outage = False
