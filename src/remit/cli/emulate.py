@@ -94,9 +94,10 @@ def aws(
     """Serve a local AWS (S3, Batch, IAM, CloudWatch Logs, STS) until SIGINT or SIGTERM.
 
     Batch jobs really run: as local processes (warm unless --cold), or with --containers in
-    containers of their images. Resources live in the region of the environment (as boto3
-    picks it) or --region. Prints `export VAR=value` lines for the client on stdout, then
-    `[remit] AWS stand-in ready on URL (region NAME)` on stderr once it accepts connections.
+    containers of their images. Resources live in --region, else AWS_REGION, else
+    AWS_DEFAULT_REGION, else us-east-1. Prints `export VAR=value` lines for the client on
+    stdout, then `[remit] AWS stand-in ready on URL (region NAME)` on stderr once it accepts
+    connections.
 
     \b
     Example:
