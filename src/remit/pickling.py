@@ -11,7 +11,6 @@ memory, spills a large one to a temporary file, and hashes the bytes on the way 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import pickle
@@ -20,6 +19,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,9 @@ _DEEP_LIMIT = 20_000
 _limit_lock = threading.Lock()
 
 
-@contextlib.contextmanager
+@contextmanager
 def _deep_recursion(what: str) -> Iterator[None]:
-    """Raise the recursion limit meanwhile, for a value nested deeper than it allows (the C
-    pickler recurses once per level); deeper still is a SerializationError."""
+    """Pickle a value nested deeper than the recursion limit, with the limit raised meanwhile."""
     with _limit_lock:
         old = sys.getrecursionlimit()
         sys.setrecursionlimit(max(old, _DEEP_LIMIT))

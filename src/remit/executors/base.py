@@ -59,3 +59,8 @@ def failure_from_exception(error: BaseException, job: Job | None) -> JobFailure:
     """Wrap the exception being handled, with its formatted traceback, as a JobFailure."""
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     return JobFailure(error, text, job)
+
+
+def failure_from_message(error: BaseException, job: Job | None) -> JobFailure:
+    """A JobFailure shown as one line, ``Type: message``: for errors that say it all."""
+    return JobFailure(error, f"{type(error).__name__}: {error}\n", job)

@@ -120,10 +120,9 @@ class LocalExecutor(Executor):
                                                    thread_name_prefix=f"remit-{self.name}")
             self._threads.submit(self._run_in_thread, job, timeout)
             return
-        call = (job.task.func, job.args, job.kwargs)
-        what = f"the arguments of {job.task.fullname}"
         try:
-            payload = transfer.pack(call, what)
+            payload = transfer.pack((job.task.func, job.args, job.kwargs),
+                                    f"the arguments of {job.task.fullname}")
         except (SerializationError, OSError) as exc:
             self.report(job, None, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
             return
@@ -132,15 +131,8 @@ class LocalExecutor(Executor):
 
             transfer.clean_stale()
             self._processes = WorkerPool(self.max_workers, _run_pickled, f"remit-{self.name}")
-        sent = [payload]
-
-        def renew(old: transfer.Payload) -> transfer.Payload:  # the worker may have read it
-            transfer.discard(old)
-            sent[0] = transfer.pack(call, what)
-            return sent[0]
-
         token = self._processes.submit(
-            payload, lambda outcome, got: self._done(job, outcome, got, sent[0]), renew)
+            payload, lambda outcome, got: self._done(job, outcome, got, payload))
         if timeout is not None:
             self._deadlines.add(time.monotonic() + timeout,
                                 lambda: self._process_deadline(job, token, timeout))
@@ -202,7 +194,7 @@ class LocalExecutor(Executor):
         self._report_timeout(job, timeout, "its worker process was killed")
 
     def _done(self, job: Job, outcome: str, returned: Any, payload: transfer.Payload) -> None:
-        transfer.discard(payload)  # read by the worker, unless it died first
+        transfer.discard(payload)  # kept until now: a job whose pool broke is submitted again
         if outcome == "died":  # returned is what happened to the worker
             error = RemoteJobError(f"task {job.task.fullname}: {returned}")
             self.report(job, None, JobFailure(error, f"RemoteJobError: {error}\n", job))
@@ -238,7 +230,7 @@ def _run_pickled(payload: transfer.Payload) -> tuple[str, Any, float]:
     traceback)), with the CPU seconds it took."""
     import traceback
 
-    func, args, kwargs = transfer.unpack(payload)
+    func, args, kwargs = transfer.unpack(payload, delete=False)
     del payload
     started = time.process_time()
     try:

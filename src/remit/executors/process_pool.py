@@ -32,7 +32,6 @@ from typing import Any
 from remit import childguard
 
 Done = Callable[[str, Any], None]
-Renew = Callable[[Any], Any]  # a fresh payload for a job sent again (the old one was read)
 
 
 class WorkerPool:
@@ -48,7 +47,7 @@ class WorkerPool:
         self._processes: dict[int, Any] = {}
         self._every_process: list[Any] = []
         self._generation = 0
-        self._jobs: dict[int, tuple[Any, Done, Renew | None]] = {}  # token -> (payload, ...)
+        self._jobs: dict[int, tuple[Any, Done]] = {}  # token -> (payload, on_done)
         self._waiting: list[int] = []  # tokens to submit once a pool is up
         self._spawning = False
         self._stopped = False
@@ -65,13 +64,12 @@ class WorkerPool:
 
     # -- public -----------------------------------------------------------------------------
 
-    def submit(self, payload: Any, on_done: Done, renew: Renew | None = None) -> int:
-        """Queue a job; returns its token (for ``started`` and ``kill``). ``renew(payload)``
-        makes the payload again when the job must be sent to a new pool."""
+    def submit(self, payload: Any, on_done: Done) -> int:
+        """Queue a job; returns its token (for ``started`` and ``kill``)."""
         with self._lock:
             token = self._next_token
             self._next_token += 1
-            self._jobs[token] = (payload, on_done, renew)
+            self._jobs[token] = (payload, on_done)
             self._submit_locked(token)
         return token
 
@@ -212,21 +210,10 @@ class WorkerPool:
                 return
             if exitcode is None or self._stopped:  # an innocent bystander: run it again
                 if not self._stopped:
-                    self._resubmit_locked(token)
+                    self._submit_locked(token)
                 return
             del self._jobs[token]
         job[1]("died", _death_message(exitcode))
-
-    def _resubmit_locked(self, token: int) -> None:
-        payload, on_done, renew = self._jobs[token]
-        if renew is not None:
-            try:
-                self._jobs[token] = (renew(payload), on_done, renew)
-            except Exception as exc:  # noqa: BLE001 - the job fails, the pool goes on
-                del self._jobs[token]
-                on_done("died", f"cannot send the job again: {type(exc).__name__}: {exc}")
-                return
-        self._submit_locked(token)
 
     def _drain_locked(self) -> None:
         """Read the workers' "started" lines (non-blocking)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,7 @@ class BatchOptions:
     min_array_size: int = 5
     max_array_size: int = 1000
     job_monitor_interval: float = 5.0
+    api_timeout: float = 900.0
     share_id: str | None = None
     scheduling_priority: int | None = None
 
@@ -83,6 +85,9 @@ class BatchOptions:
                 f"{where} max_array_size: must be between 1 and {MAX_ARRAY_SIZE}, "
                 f"got {self.max_array_size}"
             )
+        if not self.api_timeout > 0:
+            raise ConfigError(f"{where} api_timeout: must be a positive number of seconds "
+                              f"(how long AWS calls may keep failing), got {self.api_timeout}")
         if len(self.job_name_prefix) < 1 or len(self.job_name_prefix) > 80:
             raise ConfigError(f"{where} job_name_prefix: must be 1 to 80 characters")
 
@@ -123,7 +128,7 @@ _STRINGS = {"image", "queue", "s3_scratch", "role", "job_name_prefix", "aws_regi
 _BOOLS = {"debug", "interactive", "privileged", "autocreate_job_def", "code_package"}
 _INTS = {"gpus", "timeout", "retries", "min_array_size", "max_array_size",
          "scheduling_priority"}
-_FLOATS = {"vcpus", "memory", "shared_memory", "job_monitor_interval"}
+_FLOATS = {"vcpus", "memory", "shared_memory", "job_monitor_interval", "api_timeout"}
 _JSON = {"batch_tags", "job_def_extra"}
 _LISTS = {"code_includes", "code_excludes"}
 
@@ -140,6 +145,8 @@ def _convert(name: str, raw: str, where: str) -> Any:
         except ValueError:
             kind = "a whole number" if name in _INTS else "a number"
             raise ConfigError(f"{where}: expected {kind}, got {raw!r}") from None
+        if not math.isfinite(number):
+            raise ConfigError(f"{where}: expected a finite number, got {raw!r}")
         if number < 0:
             raise ConfigError(f"{where}: must not be negative, got {raw!r}")
         return number
