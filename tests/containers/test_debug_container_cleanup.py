@@ -32,9 +32,13 @@ def main(tag: str) -> int:
 
 
 def debug_containers(engine) -> list:
-    """Running containers of this test's task (its full name is in the command)."""
-    return [c for c in engine.containers.list()
-            if "workflow.forever" in " ".join(c.attrs["Config"]["Cmd"] or [])]
+    """Running containers of this test's task (`remit ... oneshot ... forever`)."""
+    found = []
+    for container in engine.containers.list():
+        command = container.attrs["Config"]["Cmd"] or []
+        if "oneshot" in command and command[-1:] == ["forever"]:
+            found.append(container)
+    return found
 
 
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
