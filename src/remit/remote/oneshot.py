@@ -8,6 +8,7 @@ a scheduler and never touches the provenance database.
 
 from __future__ import annotations
 
+import gc
 import os
 import traceback
 from collections.abc import Sequence
@@ -66,6 +67,7 @@ def run_oneshot(request: OneshotRequest) -> int:
         load_workflow(request.module, request.import_paths or ["."])
         task = get_task(request.task_name)
         args, kwargs = scratch.read_pickle(request.input)
+        _collect_garbage_from_here()
         result = task.func(*args, **kwargs)
         scratch.write_pickle(request.output, result, f"the result of {request.task_name}")
         return 0
@@ -74,6 +76,13 @@ def run_oneshot(request: OneshotRequest) -> int:
         print(text, end="", flush=True)
         _write_error(request.error, exc, text)
         return 1
+
+
+def _collect_garbage_from_here() -> None:
+    """Turn the collector (off during start-up: ``remit oneshot``) on for the task's own code,
+    with everything loaded so far frozen, so that its collections skip the AWS models."""
+    gc.freeze()
+    gc.enable()
 
 
 def _remove_stale(path: str) -> None:
