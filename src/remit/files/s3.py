@@ -212,6 +212,28 @@ class S3FileSystem(FileSystem):
                         entries.append(Entry(rel, _etag_info(obj["ETag"], obj["Size"])))
         return sorted(entries)
 
+    def iter_names(self, path: str, start_after: str = "") -> Iterator[str]:
+        """Keys under the prefix ``path/`` after ``start_after``, one ListObjectsV2 per 1,000."""
+        bucket, prefix = self._prefix(path)
+        client = aws.client("s3")
+        extra = {"StartAfter": prefix + start_after} if start_after else {}
+        with _s3_errors("list", path):
+            for page in client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix, **extra
+            ):
+                for obj in page.get("Contents", []):
+                    if not obj["Key"].endswith("/"):
+                        yield obj["Key"][len(prefix) :]
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        """One ranged GetObject."""
+        bucket, key = _object(path)
+        client = aws.client("s3")
+        byte_range = f"bytes={offset}-{offset + length - 1}"
+        with _s3_errors("read", path):
+            return cast(bytes, client.get_object(Bucket=bucket, Key=key, Range=byte_range)[
+                "Body"].read())
+
     def dir_exists(self, path: str) -> bool:
         """Whether any object lies under the prefix ``path/``."""
         bucket, prefix = self._prefix(path)

@@ -8,6 +8,7 @@ a scheduler and never touches the provenance database.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import traceback
@@ -33,19 +34,17 @@ class OneshotRequest:
     import_paths: Sequence[str] = field(default_factory=list)
     no_cache: bool = False
     array_job: bool = False
+    input_range: tuple[int, int] | None = None  # (offset, length) of the input within ``input``
 
 
 def resolve_array_slot(request: OneshotRequest) -> OneshotRequest:
     """For an array child: the input/output/error of the job at AWS_BATCH_JOB_ARRAY_INDEX."""
     index = int(os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "0"))
-    hashes = File(request.input).read().split()
-    root = scratch.scratch_of_array(request.input)
-    eval_hash = hashes[index]
-    return OneshotRequest(
-        request.module, request.task_name,
-        scratch.job_path(root, eval_hash, "input"), scratch.job_path(root, eval_hash, "output"),
-        scratch.job_path(root, eval_hash, "error"), request.code, request.import_paths,
-        request.no_cache, False,
+    slot = scratch.array_slot(request.input, index)
+    return dataclasses.replace(
+        request, input=slot.input, input_range=slot.input_range,
+        output=scratch.job_path(slot.root, slot.eval_hash, "output"),
+        error=scratch.job_path(slot.root, slot.eval_hash, "error"), array_job=False,
     )
 
 
@@ -66,7 +65,7 @@ def run_oneshot(request: OneshotRequest) -> int:
 
         load_workflow(request.module, request.import_paths or ["."])
         task = get_task(request.task_name)
-        args, kwargs = scratch.read_pickle(request.input)
+        args, kwargs = scratch.read_pickle(request.input, request.input_range)
         _collect_garbage_from_here()
         result = task.func(*args, **kwargs)
         scratch.write_pickle(request.output, result, f"the result of {request.task_name}")

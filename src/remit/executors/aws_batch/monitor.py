@@ -1,7 +1,8 @@
 """Watches submitted AWS Batch jobs and reports each remit job once it ends.
 
-One DescribeJobs call covers 100 jobs in flight (single jobs and array parents); an array's
-finished children are listed with ListJobs only when its status summary moved. Polling
+One DescribeJobs call covers 100 jobs in flight (single jobs and array parents, all arrays
+sharing it); an array's finished children are listed with ListJobs only when its status
+summary moved enough to pay for the pages, and not at all for the successes once it ended. Polling
 starts fast and backs off (x1.5) up to ``job_monitor_interval`` while nothing changes; with
 many jobs in flight the shortest interval grows so that polls stay near 4 calls a second.
 Results are read from scratch in a thread pool; failures carry the remote traceback, the
@@ -28,6 +29,7 @@ MIN_INTERVAL = 0.25
 LOG_TAIL_LINES = 50
 LOG_GROUP = "/aws/batch/job"
 _DESCRIBE_CHUNK = 100
+_LIST_PAGE = 100  # ListJobs returns at most 100 jobs a page
 
 
 @dataclass
@@ -39,6 +41,8 @@ class Tracked:
     opts: BatchOptions
     array: bool = False
     done: set[int] = field(default_factory=set)
+    ledger: str | None = None  # the submission ledger entry that records it
+    failed: int = 0  # children known FAILED (arrays)
 
 
 class BatchMonitor:
@@ -118,37 +122,60 @@ class BatchMonitor:
         return changed
 
     def _poll_array(self, tracked: Tracked, parent: dict[str, Any]) -> bool:
+        """Report an array's newly finished children; the fewer ListJobs pages, the better.
+
+        Failed children are listed when the summary shows new ones. Succeeded children are
+        listed (100 a page) while the array runs only when the new ones at least pay for the
+        pages; once the parent has ended, every child not known to have failed succeeded.
+        """
         summary = parent.get("arrayProperties", {}).get("statusSummary") or {}
-        finished = summary.get("SUCCEEDED", 0) + summary.get("FAILED", 0)
-        if finished <= len(tracked.done) and parent["status"] not in ("SUCCEEDED", "FAILED"):
+        ended = parent["status"] in ("SUCCEEDED", "FAILED")
+        new_failed = summary.get("FAILED", 0) > tracked.failed or (
+            parent["status"] == "FAILED" and "FAILED" not in summary)
+        succeeded = summary.get("SUCCEEDED", 0)
+        new_succeeded = succeeded - (len(tracked.done) - tracked.failed)
+        if not (ended or new_failed or new_succeeded >= max(1, -(-succeeded // _LIST_PAGE))):
             return False
-        batch = self.executor.client("batch")
-        failed_ids: list[str] = []
-        paginator = batch.get_paginator("list_jobs")
-        for status in ("SUCCEEDED", "FAILED"):
-            for page in paginator.paginate(arrayJobId=tracked.batch_id, jobStatus=status):
-                for child in page["jobSummaryList"]:
-                    index = int(child["jobId"].rsplit(":", 1)[1])
-                    if index in tracked.done:
-                        continue
+        if new_failed:
+            self._finish_failed_children(tracked)
+        if ended:
+            for index in range(len(tracked.jobs)):
+                if index not in tracked.done:
                     tracked.done.add(index)
-                    if status == "SUCCEEDED":
-                        self._finish(tracked.jobs[index], child | {"status": status},
-                                     tracked.opts)
-                    else:
-                        failed_ids.append(child["jobId"])
-        for start in range(0, len(failed_ids), _DESCRIBE_CHUNK):
-            for child in batch.describe_jobs(jobs=failed_ids[start:start + _DESCRIBE_CHUNK])[
-                    "jobs"]:
+                    self._finish(tracked.jobs[index], {"status": "SUCCEEDED"}, tracked.opts)
+        elif new_succeeded > 0:
+            for child in self._children(tracked, "SUCCEEDED"):
                 index = int(child["jobId"].rsplit(":", 1)[1])
-                self._finish(tracked.jobs[index], child, tracked.opts)
+                if index not in tracked.done:
+                    tracked.done.add(index)
+                    self._finish(tracked.jobs[index], {"status": "SUCCEEDED"}, tracked.opts)
         if len(tracked.done) >= len(tracked.jobs):
             self._forget(tracked)
         return True
 
+    def _children(self, tracked: Tracked, status: str) -> list[dict[str, Any]]:
+        pages = self.executor.client("batch").get_paginator("list_jobs").paginate(
+            arrayJobId=tracked.batch_id, jobStatus=status)
+        return [child for page in pages for child in page["jobSummaryList"]]
+
+    def _finish_failed_children(self, tracked: Tracked) -> None:
+        """Describe the array's newly failed children (their reasons) and report them."""
+        new = [c["jobId"] for c in self._children(tracked, "FAILED")
+               if int(c["jobId"].rsplit(":", 1)[1]) not in tracked.done]
+        batch = self.executor.client("batch")
+        for start in range(0, len(new), _DESCRIBE_CHUNK):
+            for child in batch.describe_jobs(jobs=new[start:start + _DESCRIBE_CHUNK])["jobs"]:
+                index = int(child["jobId"].rsplit(":", 1)[1])
+                if index not in tracked.done:
+                    tracked.done.add(index)
+                    tracked.failed += 1
+                    self._finish(tracked.jobs[index], child, tracked.opts)
+
     def _forget(self, tracked: Tracked) -> None:
         with self._lock:
-            self._tracked.pop(tracked.batch_id, None)
+            gone = self._tracked.pop(tracked.batch_id, None)
+        if gone is not None:
+            self.executor.tracked_ended(gone)
 
     def _finish(self, job: Job, description: dict[str, Any], opts: BatchOptions) -> None:
         if description["status"] == "SUCCEEDED":
