@@ -25,7 +25,15 @@ import click
 def oneshot(module: str, task_name: str, import_paths: tuple[str, ...], code: str | None,
             input_path: str, output_path: str, error_path: str, no_cache: bool,
             array_job: bool) -> None:
-    """Run TASK_NAME from MODULE once, reading arguments from and writing results to scratch."""
+    """Run TASK_NAME from MODULE once, reading arguments from and writing results to scratch.
+
+    This is the command a Batch job or container runs; users rarely type it.
+
+    \b
+    Example:
+      remit oneshot workflow --import-path . --input s3://b/jobs/H/input \\
+        --output s3://b/jobs/H/output --error s3://b/jobs/H/error workflow.main
+    """
     # Start-up (imports, botocore's models) allocates only long-lived objects: collecting
     # them again and again cost about as much CPU as the rest of start-up. run_oneshot turns
     # the collector back on before the task runs.
