@@ -135,7 +135,7 @@ def sleepy() -> int:
     time.sleep(60)
     return 1
 
-@task(executor="batch", retries=1)
+@task(executor="batch", retries=1, retry_on="task")
 def flaky() -> str:
     attempt = os.environ["AWS_BATCH_JOB_ATTEMPT"]
     if attempt == "1":
@@ -172,6 +172,7 @@ def test_timed_out_job(aws_standin, tmp_path: Path) -> None:
     proc = run_cli("run", "workflow.py", "main_timeout", cwd=tmp_path, timeout=90)
     assert proc.returncode == 1
     assert "JobTimeoutError" in proc.stderr and "timeout of 2 s" in proc.stderr
+    assert "FAILED (timeout, 1 attempt): Job attempt duration exceeded timeout" in proc.stderr
 
 
 def test_retries_rerun_a_failed_attempt(aws_standin, tmp_path: Path) -> None:

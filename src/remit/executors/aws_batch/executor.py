@@ -25,6 +25,7 @@ from typing import Any
 from remit.__about__ import __version__
 from remit.errors import ExecutorError, JobSubmitError, RemitError
 from remit.executors.aws_batch import ledger
+from remit.executors.aws_batch.failures import retry_strategy
 from remit.executors.aws_batch.jobdefs import get_or_create_job_def
 from remit.executors.aws_batch.ledger import Submission
 from remit.executors.aws_batch.monitor import BatchMonitor, Tracked
@@ -314,7 +315,7 @@ class AWSBatchExecutor(Executor):
             "jobQueue": opts.queue,
             "jobDefinition": self.job_definition(opts),
             "containerOverrides": {"command": command, "resourceRequirements": resources},
-            "retryStrategy": {"attempts": opts.retries + 1},
+            "retryStrategy": retry_strategy(opts.retry_on, opts.retries),
             "propagateTags": True,
             "tags": {**opts.batch_tags, **tags},
         }

@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from remit.errors import JobLostError, JobTimeoutError, RemoteJobError
+from remit.errors import JobLostError, JobTimeoutError, RemitError, RemoteJobError
+from remit.executors.aws_batch.failures import Classified, advice, classify
 from remit.executors.aws_batch.options import BatchOptions
 from remit.jobs import Job, JobFailure
 from remit.progress import log_line
@@ -206,32 +207,50 @@ class BatchMonitor:
         attempts = description.get("attempts") or []
         if not container.get("logStreamName") and attempts:
             container = {**attempts[-1].get("container", {}), **container}
-        reason = description.get("statusReason", "")
-        try:
-            error, remote_tb = scratch.read_pickle(
-                scratch.job_path(opts.s3_scratch, job.eval_hash, "error"))
-        except Exception:
-            error, remote_tb = None, ""
+        failure = classify(description)
+        job.tags["aws_batch_failure"] = failure.kind
+        job.tags["aws_batch_attempts"] = str(failure.attempts)
+        reason = failure.status_reason
+        error, remote_tb = None, ""
+        if failure.kind in ("task", "other"):  # the others never let the task write an error
+            try:
+                error, remote_tb = scratch.read_pickle(
+                    scratch.job_path(opts.s3_scratch, job.eval_hash, "error"))
+            except Exception:
+                pass
         if error is None:
-            if "timeout" in reason.lower():
-                error = JobTimeoutError(f"AWS Batch job {batch_id} ran longer than its timeout "
-                                        f"of {opts.timeout} s: {reason}")
-            else:
-                error = RemoteJobError(f"AWS Batch job {batch_id} failed without a remit error "
-                                       f"file: {reason or 'no reason given'}")
+            error = self._infrastructure_error(batch_id, failure, opts)
         lines = [remote_tb.rstrip()] if remote_tb else [f"{type(error).__name__}: {error}"]
-        detail = f"AWS Batch job {batch_id} FAILED: {reason or '-'}"
-        if container.get("reason"):
-            detail += f" (container: {container['reason']})"
-        if container.get("exitCode") is not None:
-            detail += f", exit code {container['exitCode']}"
+        plural = "s" if failure.attempts != 1 else ""
+        detail = (f"AWS Batch job {batch_id} FAILED ({failure.label}, {failure.attempts} "
+                  f"attempt{plural}): {reason or '-'}")
+        if failure.reason:
+            detail += f" (container: {failure.reason})"
+        if failure.exit_code is not None:
+            detail += f", exit code {failure.exit_code}"
         lines.append(detail)
+        hint = advice(failure, opts.memory, self.executor.where)
+        if hint:
+            lines.append(hint)
         stream = container.get("logStreamName")
         tail = self._log_tail(stream) if stream else []
         if tail:
             lines.append(f"Last {len(tail)} lines of CloudWatch log stream {LOG_GROUP}/{stream}:")
             lines.extend("  " + line for line in tail)
         self.executor.report(job, None, JobFailure(error, "\n".join(lines) + "\n", job))
+
+    @staticmethod
+    def _infrastructure_error(batch_id: str, failure: Classified, opts: BatchOptions
+                              ) -> RemitError:
+        """The error of a job that left no remit error file, by its failure class."""
+        if failure.kind == "timeout":
+            return JobTimeoutError(f"AWS Batch job {batch_id} ran longer than its timeout of "
+                                   f"{opts.timeout} s: {failure.status_reason}")
+        if failure.kind == "oom":
+            return RemoteJobError(f"AWS Batch job {batch_id} ran out of memory (memory = "
+                                  f"{opts.memory:g} GiB) and was killed")
+        return RemoteJobError(f"AWS Batch job {batch_id} failed ({failure.label}) without a "
+                              f"remit error file: {failure.status_reason or 'no reason given'}")
 
     def _log_tail(self, stream: str) -> list[str]:
         try:
