@@ -395,7 +395,7 @@ class AWSBatchExecutor(Executor):
     def tracked_ended(self, tracked: Tracked) -> None:
         """The monitor stopped watching ``tracked``: release its ledger entry."""
         if tracked.ledger is not None:
-            self._io.submit(self.ledger.release, tracked.ledger)
+            self.ledger.release(tracked.ledger)
 
 
 def log_submit(job: Job, as_what: str, job_id: str, job_name: str | None, scratch_path: str,
