@@ -81,7 +81,9 @@ def test_fan_out_costs_few_calls_per_job_and_reuses_scratch(aws_standin, tmp_pat
     keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
         Bucket="remit-test", Prefix="cheap/") for o in page.get("Contents", [])]
     assert not [k for k in keys if k.endswith("/input")]
-    assert len([k for k in keys if k.endswith("/inputs")]) == 1
+    (inputs,) = [k for k in keys if k.endswith("/inputs")]
+    shown = run_cli("view-pickle", f"s3://remit-test/{inputs}", cwd=tmp_path).stdout
+    assert shown.startswith("[0] ((") and f"[{n - 1}] " in shown and f"(({n - 1},), {{}})" in shown
     assert len([k for k in keys if k.endswith("/output")]) == n
     assert not [k for k in keys if "/ledger/" in k]  # the round's entry is gone once done
 
