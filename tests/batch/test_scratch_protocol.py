@@ -172,6 +172,12 @@ def test_reattach_to_an_array_after_the_scheduler_is_killed(aws_standin, tmp_pat
     assert eval(proc.stdout) == [3 * i for i in range(6)]
     assert proc.stderr.count("re-attach remit job") == 6
     assert aws_standin.calls()["SubmitJob"] == 1 and aws_standin.calls()["ListJobs"] <= 2
+    assert _ledger("reattach-array")[0]  # the killed run's entry: its jobs were not its own
+    # The next run that submits on the prefix finds the entry's jobs ended and deletes it.
+    again = run_cli("run", "--no-cache", "workflow.py", "main", "--n", "2", cwd=tmp_path,
+                    timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert _ledger("reattach-array") == ("", "")
 
 
 @pytest.mark.aws

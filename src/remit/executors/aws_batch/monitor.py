@@ -31,6 +31,7 @@ LOG_TAIL_LINES = 50
 LOG_GROUP = "/aws/batch/job"
 _DESCRIBE_CHUNK = 100
 _LIST_PAGE = 100  # ListJobs returns at most 100 jobs a page
+_NEW_PER_PAGE = 4  # list an array's successes once 4 new ones per page: <= 1 call per 4 jobs
 
 
 @dataclass
@@ -126,8 +127,9 @@ class BatchMonitor:
         """Report an array's newly finished children; the fewer ListJobs pages, the better.
 
         Failed children are listed when the summary shows new ones. Succeeded children are
-        listed (100 a page) while the array runs only when the new ones at least pay for the
-        pages; once the parent has ended, every child not known to have failed succeeded.
+        listed (100 a page) while the array runs only once there are ``_NEW_PER_PAGE`` new
+        ones per page to read, so listing costs at most a call per four children; once the
+        parent has ended, every child not known to have failed succeeded.
         """
         summary = parent.get("arrayProperties", {}).get("statusSummary") or {}
         ended = parent["status"] in ("SUCCEEDED", "FAILED")
@@ -135,7 +137,8 @@ class BatchMonitor:
             parent["status"] == "FAILED" and "FAILED" not in summary)
         succeeded = summary.get("SUCCEEDED", 0)
         new_succeeded = succeeded - (len(tracked.done) - tracked.failed)
-        if not (ended or new_failed or new_succeeded >= max(1, -(-succeeded // _LIST_PAGE))):
+        pages = -(-succeeded // _LIST_PAGE)
+        if not (ended or new_failed or new_succeeded >= max(1, _NEW_PER_PAGE * pages)):
             return False
         if new_failed:
             self._finish_failed_children(tracked)
