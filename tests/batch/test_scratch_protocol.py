@@ -67,7 +67,7 @@ def _calls_per_job(calls: dict, n: int) -> float:
 @pytest.mark.aws
 def test_fan_out_costs_few_calls_per_job_and_reuses_scratch(aws_standin, tmp_path: Path
                                                             ) -> None:
-    n = 200
+    n = 150
     make_project(tmp_path, FANOUT, scratch="cheap")
     aws_standin.reset_calls()
     proc = run_cli("run", "workflow.py", "main", "--n", str(n), cwd=tmp_path, timeout=300)
