@@ -13,7 +13,12 @@ import boto3
 import pytest
 
 from remit.errors import ConfigError
-from remit.executors.aws_batch.failures import classify, parse_retry_on, retry_strategy
+from remit.executors.aws_batch.failures import (
+    advice,
+    classify,
+    parse_retry_on,
+    retry_strategy,
+)
 from tests.batch.project import make_project
 from tests.conftest import run_cli
 
@@ -59,6 +64,11 @@ def test_attempts_are_counted_and_the_last_attempt_decides() -> None:
                                    "statusReason": "Essential container in task exited"}
     classified = classify(description)
     assert (classified.kind, classified.attempts, classified.exit_code) == ("oom", 3, 137)
+
+
+def test_a_rejected_command_line_suggests_rebuilding_the_image() -> None:
+    failure = classify(_described("Essential container in task exited", 2))
+    assert "rebuild the image" in advice(failure, 4, "[executors.batch]")
 
 
 def test_retry_on_becomes_evaluate_on_exit_rules() -> None:

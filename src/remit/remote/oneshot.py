@@ -34,13 +34,14 @@ class OneshotRequest:
     import_paths: Sequence[str] = field(default_factory=list)
     no_cache: bool = False
     array_job: bool = False
+    array_inputs: str | None = None  # an array's combined inputs (else jobs/HASH/input)
     input_range: tuple[int, int] | None = None  # (offset, length) of the input within ``input``
 
 
 def resolve_array_slot(request: OneshotRequest) -> OneshotRequest:
     """For an array child: the input/output/error of the job at AWS_BATCH_JOB_ARRAY_INDEX."""
     index = int(os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "0"))
-    slot = scratch.array_slot(request.input, index)
+    slot = scratch.array_slot(request.input, index, request.array_inputs)
     return dataclasses.replace(
         request, input=slot.input, input_range=slot.input_range,
         output=scratch.job_path(slot.root, slot.eval_hash, "output"),

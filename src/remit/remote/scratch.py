@@ -82,14 +82,15 @@ class ArraySlot:
     input_range: tuple[int, int] | None  # (offset, length) within ``input``; None: all of it
 
 
-def array_slot(array_file: str, index: int) -> ArraySlot:
-    """Read an array's eval-hash list and locate the input of the child at ``index``."""
+def array_slot(array_file: str, index: int, inputs: str | None = None) -> ArraySlot:
+    """Read an array's eval-hash list and locate the input of the child at ``index``: a slice
+    of ``inputs`` (by default the list's sibling ``inputs``), or, for arrays written before
+    inputs were combined, ``jobs/{eval_hash}/input``."""
     root = scratch_of_array(array_file)
     fields = get_filesystem(array_file).read_bytes(array_file).decode().splitlines()[index].split()
     if len(fields) == 3:
-        input_range = (int(fields[1]), int(fields[2]))
-        return ArraySlot(root, fields[0], join(array_file.rpartition("/")[0], "inputs"),
-                         input_range)
+        inputs = inputs or join(array_file.rpartition("/")[0], "inputs")
+        return ArraySlot(root, fields[0], inputs, (int(fields[1]), int(fields[2])))
     return ArraySlot(root, fields[0], job_path(root, fields[0], "input"), None)
 
 

@@ -354,7 +354,10 @@ class AWSBatchExecutor(Executor):
         hashes_path = scratch.write_array(opts.s3_scratch, array_id,
                                           [(q.job.eval_hash, data) for q, data in inputs])
         first = members[0].job
-        command = [*members[0].command_head, "--array-job", "--input", hashes_path,
+        # --array-inputs also makes a remit too old to read combined inputs fail at once
+        # ("No such option"), not on a missing jobs/HASH/input.
+        command = [*members[0].command_head, "--array-job", "--array-inputs",
+                   scratch.array_inputs_path(opts.s3_scratch, array_id), "--input", hashes_path,
                    "--output", "-", "--error", "-", first.task.fullname]
         tags = {"remit_array_id": array_id, "remit_task_name": first.task.fullname[:256],
                 "remit_execution_id": first.execution_id}

@@ -41,6 +41,7 @@ LABELS = {
     "other": "other failure",
 }
 TASK_EXIT_CODE = 1  # what `remit oneshot` exits with when the task raised
+USAGE_EXIT_CODE = 2  # what it exits with when it does not understand its command line
 OOM_EXIT_CODE = 137  # 128 + SIGKILL: what the kernel's OOM killer leaves
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
 MAX_RULES = 5  # AWS accepts at most five evaluateOnExit conditions
@@ -139,6 +140,9 @@ def advice(classified: Classified, memory_gib: float, where: str) -> str:
     if classified.kind == "image":
         return (f"AWS Batch could not pull the job's image: check `image` in {where} and that "
                 "the compute environment may pull it.")
+    if classified.kind == "other" and classified.exit_code == USAGE_EXIT_CODE:
+        return ("The job's `remit oneshot` command line was rejected (exit code 2): the remit "
+                "in the image may be older than this one; rebuild the image with this remit.")
     if classified.kind == "host":
         return ("The instance running the job went away (Spot reclaim or host failure): "
                 f"`retry_on = spot, host` with `retries = N` in {where} retries such jobs.")
