@@ -15,6 +15,9 @@ Array children, like single jobs, write jobs/{eval_hash}/output or error, so a l
 an output whichever way it was made. Owns the paths, pickles in and out, the array files, and
 finding which outputs exist with listings instead of one lookup per job. Scratch may be an
 ``s3://`` prefix or a local directory (both through remit.files).
+``AREAS`` names every top-level prefix `remit gc` cleans, and ``scratch_objects`` lists them
+(with the eval hash a job's objects belong to): a new area goes there too, unless, like
+``ledger/`` (entries of jobs in flight, removed by the Batch executor itself), gc must not.
 """
 
 from __future__ import annotations
@@ -160,3 +163,30 @@ def read_pickle(path: str, byte_range: tuple[int, int] | None = None) -> Any:
     fs = get_filesystem(path)
     data = fs.read_bytes(path) if byte_range is None else fs.read_range(path, *byte_range)
     return pickle.loads(data)
+
+
+#: Every top-level area of scratch `remit gc` looks at (all remit writes but ledger/).
+AREAS = ("jobs", "code", "array_jobs")
+
+
+@dataclass(frozen=True)
+class ScratchObject:
+    """One object in scratch: its URL, area, the eval hash of the job it belongs to (objects
+    under ``jobs/``; None elsewhere) and when it was last written (Unix time)."""
+
+    url: str
+    area: str
+    eval_hash: str | None
+    modified: float
+
+
+def scratch_objects(scratch: str) -> list[ScratchObject]:
+    """Every object remit wrote under ``scratch``, area by area."""
+    found = []
+    for area in AREAS:
+        root = join(scratch, area)
+        fs = get_filesystem(root)
+        for rel, modified in fs.list_modified(root):
+            owner = rel.split("/", 1)[0] if area == "jobs" else None
+            found.append(ScratchObject(join(root, rel), area, owner, modified))
+    return found
