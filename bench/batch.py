@@ -150,8 +150,11 @@ class PeakRSS:
 def _children() -> list[int]:
     pids = []
     for task in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{task}/children") as children:
-            pids += [int(pid) for pid in children.read().split()]
+        try:
+            with open(f"/proc/self/task/{task}/children") as children:
+                pids += [int(pid) for pid in children.read().split()]
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
     return pids
 
 
