@@ -36,8 +36,9 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
+from remit.errors import RemitError
 from remit.hashing import hash_token, hash_value
-from remit.task import Task
+from remit.task import PartialTask, Task
 
 _SIMPLE = (str, bytes, int, float, complex, bool, type(None))
 _NOT_FOUND = object()
@@ -88,8 +89,11 @@ def hash_user_tasks(tasks: Iterable[Task]) -> None:
     run (a body that changes a module-level list cannot change another task's hash). Tasks
     of library code read nothing of the user's: they are hashed when first called."""
     for task in tasks:
-        if _library_of(_module_of(task.func)) is None:
-            task.hash  # noqa: B018 - computed once per process
+        if _library_of(_module_of(task.__wrapped__)) is None:
+            try:
+                task.hash  # noqa: B018 - computed once per process
+            except RemitError:
+                continue  # e.g. an unhashable hash_includes: the task's own calls fail on it
 
 
 def normalized_function_source(source: str, strip_decorators: bool = True) -> str:
@@ -112,7 +116,7 @@ def normalized_function_source(source: str, strip_decorators: bool = True) -> st
 def _add_dependency(
     obj: Any, module_name: str, name: str, deps: dict[str, str], queue: deque
 ) -> None:
-    if isinstance(obj, Task):  # another task: each call of it is cached on its own
+    if isinstance(obj, Task | PartialTask):  # a task: each call of it is cached on its own
         return
     if is_constant(obj):
         _put(deps, f"constant {module_name}:{name}", hash_value(obj))

@@ -127,7 +127,7 @@ def dry_run(config: Any, expr: Any, argv: list[str], use_cache: bool = True,
     out.write("Dry run: nothing runs and nothing is recorded.\n")
     code = 0
     try:
-        scheduler.run(expr, argv)
+        scheduler.execute(expr, argv, check_tasks=True)
     except ExecutionFailed as failed:
         out.write(f"Planning stopped: {failed.failure}\n")
         code = 1

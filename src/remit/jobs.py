@@ -55,6 +55,7 @@ class Job:
     promise: Any = None
     call_text: str = ""
     reason: str = ""  # why it ran instead of coming from the cache (explain.py)
+    cpu_seconds: float | None = None  # CPU time of the body, where the executor measures it
 
 
     @property

@@ -13,14 +13,15 @@ Recording and display are hook listeners (hooks.py); executors know nothing of t
 from __future__ import annotations
 
 import gc
+import os
 import queue
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from remit.config import DEFAULT_EXECUTOR, Config, load_config
-from remit.errors import ConfigError, RemitError
+from remit.config import IMPLICIT_EXECUTORS, Config, config_from_dict, load_config
+from remit.errors import ConfigError, RemitError, TaskError
 from remit.executors import Executor, create_executor
 from remit.executors.base import failure_from_exception
 from remit.explain import CACHE_FALSE, NO_CACHE, explain_jobs, invalid_result_reason
@@ -44,13 +45,18 @@ from remit.hashing import (
 from remit.hooks import Hooks
 from remit.jobs import Execution, Job, JobFailure, JobState
 from remit.promise import Promise, all_of, resolved
+from remit.scheduler_tasks import find_scheduler_task
 from remit.task import Task, registered_tasks
 
 _PRIMITIVES = (str, bytes, int, float, bool, type(None))
 
 
 class ExecutionFailed(RemitError):
-    """The root expression failed; ``failure`` holds the original error and failing job."""
+    """The root expression failed; ``failure`` holds the original error and failing job.
+
+    ``Scheduler.execute`` raises it (the command line prints the failing job's path from
+    it); ``Scheduler.run`` raises the task's own exception instead.
+    """
 
     def __init__(self, failure: JobFailure, execution: Execution) -> None:
         super().__init__(str(failure))
@@ -58,17 +64,37 @@ class ExecutionFailed(RemitError):
         self.execution = execution
 
 
+class RemoteTraceback(Exception):
+    """The traceback of a task that failed in another process or machine, as text.
+
+    ``Scheduler.run`` chains it as the ``__cause__`` of the task's exception when that
+    exception arrived without a traceback of its own (it was pickled), so the traceback
+    Python prints shows where the task failed.
+    """
+
+    def __str__(self) -> str:
+        return "\n" + str(self.args[0]).rstrip()
+
+
 class Scheduler:
     """Evaluates lazy task expressions, with memoization and provenance hooks."""
 
     def __init__(
         self,
-        config: Config | None = None,
+        config: Config | Mapping[str, Mapping[str, Any]] | str | os.PathLike[str] | None = None,
         backend: Any = None,
         use_cache: bool = True,
         listeners: Sequence[Any] = (),
     ) -> None:
-        self.config = config or load_config()
+        """``config``: a Config, ini-like sections as a dict (``{"executors.batch": {...}}``),
+        a config directory, or None (the nearest ``.remit/``; none needed). Without a
+        ``backend`` nothing is recorded and calls are shared only within one run."""
+        if isinstance(config, Config):
+            self.config = config
+        elif isinstance(config, Mapping):
+            self.config = config_from_dict(config)
+        else:
+            self.config = load_config(config)
         self.backend = backend
         self.use_cache = use_cache
         self.hooks = Hooks(listeners)
@@ -81,30 +107,84 @@ class Scheduler:
         self._by_eval: dict[str, Job] = {}
         self._outstanding: dict[str, Job] = {}
         self._expr_promises: dict[tuple[int, int], tuple[Expression, Promise]] = {}
+        self._added_executors: set[str] = set()
         self.execution: Execution | None = None
 
     # -- public ---------------------------------------------------------------------------
 
+    def add_executor(
+        self, executor: Executor | str, options: Executor | Mapping[str, Any] | None = None
+    ) -> None:
+        """Use an executor: an Executor (under its name), or a name with an Executor or with
+        ini-style options.
+
+        ``scheduler.add_executor(LocalExecutor("batch"))`` runs the tasks of executor
+        ``batch`` locally (e.g. in tests); ``add_executor("procs", {"type": "local",
+        "mode": "process"})`` defines one as an ``[executors.procs]`` section would.
+        """
+        if isinstance(executor, str):
+            name = executor
+            if isinstance(options, Executor):
+                executor, executor.name = options, name
+            elif options is None or not options.get("type"):
+                raise ConfigError(
+                    f"add_executor({name!r}, options): give an Executor, or options with a "
+                    "'type', e.g. {'type': 'local', 'mode': 'process'}"
+                )
+            else:
+                self._executors.pop(name, None)
+                executor = self._executor(name, {k: str(v) for k, v in options.items()})
+        self._executors[executor.name] = executor
+        executor.use_cache = self.use_cache
+        self._added_executors.add(executor.name)
+
     def check_executors(self, tasks: dict[str, Task] | None = None) -> None:
         """Validate every configured executor and every task's executor name, up front."""
         for name, options in self.config.executors.items():
-            self._executor(name, options)
+            if name not in self._added_executors:
+                self._executor(name, options)
         for fullname, task in (tasks if tasks is not None else registered_tasks()).items():
             name = task.executor
-            if name != DEFAULT_EXECUTOR and name not in self.config.executors:
+            if name not in IMPLICIT_EXECUTORS and name not in self.config.executors \
+                    and name not in self._added_executors:
                 where = self.config.path or self.config.config_dir / "remit.ini"
-                known = ", ".join(sorted({DEFAULT_EXECUTOR, *self.config.executors}))
+                known = ", ".join(
+                    sorted({*IMPLICIT_EXECUTORS, *self.config.executors, *self._added_executors})
+                )
                 raise ConfigError(
                     f"task {fullname} uses executor {name!r}, which is not configured "
                     f"(known: {known}); add an [executors.{name}] section to {where}"
                 )
 
     def run(self, expr: Any, argv: Sequence[str] | None = None) -> Any:
-        """Evaluate ``expr`` to a concrete value; raise ExecutionFailed if it failed."""
-        self.check_executors()
+        """Evaluate ``expr`` to a concrete value; if a task failed, raise its own exception.
+
+        A ``ValueError`` raised inside a task comes out as that ``ValueError``; when the task
+        ran in another process or machine, its traceback text is chained as the cause
+        (RemoteTraceback). ``execute`` raises ExecutionFailed instead.
+        """
+        try:
+            return self.execute(expr, argv)
+        except ExecutionFailed as failed:
+            failure = failed.failure
+        raise _original_error(failure)  # outside the except: no ExecutionFailed context
+
+    def execute(
+        self, expr: Any, argv: Sequence[str] | None = None, check_tasks: bool = False
+    ) -> Any:
+        """Evaluate ``expr`` to a concrete value; raise ExecutionFailed if it failed.
+
+        Configured executors are checked first; with ``check_tasks`` (``remit run``) so is
+        every registered task's executor name, before anything runs. Otherwise a missing
+        executor fails the call that needs it, as in redun, so a test module may define
+        tasks for executors a test never reaches.
+        """
+        self.check_executors(None if check_tasks else {})
         from remit.codedeps import hash_user_tasks
 
         hash_user_tasks(registered_tasks().values())  # module constants as the run starts
+        # Calls are shared within one run only: a Scheduler run twice starts afresh.
+        self._by_eval, self._expr_promises, self._cache_queue = {}, {}, []
         execution = self.execution = Execution(list(argv or []))
         self.hooks.emit("on_execution_start", execution)
         root = self._evaluate(expr, None)
@@ -173,6 +253,13 @@ class Scheduler:
 
     # -- evaluation -----------------------------------------------------------------------
 
+    def evaluate(self, value: Any, parent: Job | None) -> Promise:
+        """A promise of ``value`` fully evaluated, as a child of ``parent`` (scheduler tasks).
+
+        Only for scheduler tasks' handlers, which run on the scheduler's loop.
+        """
+        return self._evaluate(value, parent)
+
     def _evaluate(self, value: Any, parent: Job | None) -> Promise:
         """A promise of ``value`` with every expression inside it evaluated."""
         if type(value) in _PRIMITIVES:
@@ -212,7 +299,7 @@ class Scheduler:
                 promise.reject,
             )
         elif isinstance(expr, SchedulerExpression):
-            getattr(self, f"_start_{expr.kind}")(expr, parent, promise)
+            self._start_scheduler_expression(expr, parent, promise)
         elif isinstance(expr, ValueExpression):
             promise.resolve(expr.value)
         else:  # pragma: no cover - every Expression subclass is handled above
@@ -228,6 +315,24 @@ class Scheduler:
             return
         self._evaluate(value, parent).then(promise.resolve, promise.reject)
 
+    def _start_scheduler_expression(
+        self, expr: SchedulerExpression, parent: Job | None, promise: Promise
+    ) -> None:
+        builtin = getattr(self, f"_start_{expr.kind}", None)
+        if builtin is not None:
+            builtin(expr, parent, promise)
+            return
+        handler = find_scheduler_task(expr.kind)
+        if handler is None:
+            error = TaskError(f"unknown scheduler task {expr.kind!r}: import the module that "
+                              "defines it in the workflow")
+            promise.reject(JobFailure(error, f"TaskError: {error}\n", parent))
+            return
+        try:
+            handler.start(self, parent, promise, expr.args)
+        except Exception as exc:
+            promise.reject(failure_from_exception(exc, parent))
+
     def _start_cond(self, expr: SchedulerExpression, parent: Job | None, promise: Promise) -> None:
         pred, then, otherwise = expr.args
 
@@ -237,6 +342,14 @@ class Scheduler:
             )
 
         self._evaluate(pred, parent).then(choose, promise.reject)
+
+    def _start_throw(self, expr: SchedulerExpression, parent: Job | None, promise: Promise) -> None:
+        def fail(error: Any) -> None:
+            if not isinstance(error, BaseException):
+                error = TypeError(f"throw() needs an exception, got {error!r:.80}")
+            promise.reject(JobFailure(error, f"{type(error).__name__}: {error}\n", parent))
+
+        self._evaluate(expr.args[0], parent).then(fail, promise.reject)
 
     def _start_catch(self, expr: SchedulerExpression, parent: Job | None, promise: Promise) -> None:
         body, pairs = expr.args
@@ -434,6 +547,17 @@ class Scheduler:
 _MISS = object()
 
 
+def _original_error(failure: JobFailure) -> BaseException:
+    """The exception a failed task raised, with its remote traceback chained if it has none."""
+    error = failure.error
+    while isinstance(error, JobFailure):
+        error = error.error
+    text = failure.traceback_text
+    if error.__traceback__ is None and error.__cause__ is None and "Traceback" in text:
+        error.__cause__ = RemoteTraceback(text)
+    return error
+
+
 def _refresh_call_arguments(result: Any) -> None:
     """Bring Files inside a cached result's pending calls up to date.
 
@@ -468,4 +592,4 @@ def _still_valid(value: Any) -> bool:
     return is_valid(value)
 
 
-__all__ = ["ExecutionFailed", "Scheduler"]
+__all__ = ["ExecutionFailed", "RemoteTraceback", "Scheduler"]

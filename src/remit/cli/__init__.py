@@ -20,6 +20,9 @@ _SUBCOMMANDS = {
     "view-pickle": "remit.cli.view_pickle:view_pickle",
     "emulate": "remit.cli.emulate:emulate",
     "why": "remit.cli.why:why",
+    "server": "remit.cli.server:server",
+    "viz": "remit.cli.viz:viz",
+    "report": "remit.cli.report:report",
 }
 
 

@@ -64,6 +64,7 @@ job = Table(
     Column("end_time", Float),
     Column("error", Text),
     Column("reason", Text),  # why it ran instead of coming from the cache (explain.py)
+    Column("cpu_seconds", Float),  # CPU time of the task body, where the executor measures it
 )
 
 task = Table(
