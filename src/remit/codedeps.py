@@ -76,10 +76,11 @@ def dependencies(func: Callable[..., Any], includes: Iterable[Any] = ()) -> dict
             deps[f"hash_includes[{i}]"] = hash_value(extra)
     while queue:
         obj, module_name, name = queue.popleft()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        _add_dependency(obj, module_name, name, deps, queue)
+        if _constant(obj):  # by name: equal small values are often one shared object
+            _put(deps, f"constant {module_name}:{name}", hash_value(obj))
+        elif id(obj) not in seen:
+            seen.add(id(obj))
+            _add_dependency(obj, module_name, name, deps, queue)
     return deps
 
 
@@ -118,9 +119,6 @@ def _add_dependency(
 ) -> None:
     if isinstance(obj, Task | PartialTask):  # a task: each call of it is cached on its own
         return
-    if is_constant(obj):
-        _put(deps, f"constant {module_name}:{name}", hash_value(obj))
-        return
     if isinstance(obj, _Library):
         if obj.distribution != "builtins":
             _put(deps, f"library {obj.distribution}", obj.version)
@@ -132,7 +130,10 @@ def _add_dependency(
         return
     if isinstance(obj, staticmethod | classmethod):
         obj = obj.__func__
-    owner = getattr(obj, "__module__", None) if callable(obj) else type(obj).__module__
+    try:
+        owner = getattr(obj, "__module__", None) if callable(obj) else type(obj).__module__
+    except Exception:  # noqa: BLE001 - a proxy object that refuses: count its class
+        owner = type(obj).__module__
     if not isinstance(owner, str):
         return
     library = _library_of(owner)
@@ -176,6 +177,13 @@ def _functions_in(member: Any) -> list[types.FunctionType]:
     return [member] if isinstance(member, types.FunctionType) else []
 
 
+def _constant(value: Any) -> bool:
+    try:
+        return is_constant(value)
+    except RecursionError:  # a list that contains itself
+        return False
+
+
 def _put(deps: dict[str, str], label: str, digest: str) -> None:
     old = deps.get(label)
     deps[label] = digest if old is None or old == digest else hash_token((old, digest))
@@ -197,9 +205,11 @@ def _queue_function_refs(func: Any, queue: deque) -> None:
             obj, name = _resolve(chain, globals_, free)
             if obj is not _NOT_FOUND:
                 queue.append((obj, module_name, name))
-        for default in (*(target.__defaults__ or ()), *(target.__kwdefaults__ or {}).values()):
-            if not is_constant(default):
-                queue.append((default, module_name, f"{target.__qualname__} default"))
+        defaults = (*(target.__defaults__ or ()), *(target.__kwdefaults__ or {}).values())
+        if defaults and _constant(defaults):  # evaluated once, at def: `scale=SCALE` counts
+            queue.append((defaults, module_name, f"{target.__qualname__}() defaults"))
+        elif defaults:
+            queue.extend((d, module_name, f"{target.__qualname__}() default") for d in defaults)
 
 
 def _cell_full(cell: types.CellType) -> bool:

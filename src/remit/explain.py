@@ -271,6 +271,8 @@ def _what(label: str) -> str:
     if kind == "function":
         return f"method {qualname}()" if "." in qualname.replace("<locals>.", "") \
             else f"helper {qualname}()"
+    if kind == "constant" and qualname.endswith("() defaults"):
+        return f"default values of {qualname[:-len(' defaults')]}"
     if kind in ("class", "constant", "library"):
         return f"{kind} {qualname}"
     return label  # hash_includes[i], version

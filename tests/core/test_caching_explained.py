@@ -327,3 +327,40 @@ def main(n: int = 3) -> list:
     proc = run_cli("run", "workflow.py", "main", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "[4, [0, 1, 2]]" in proc.stdout
+
+
+def test_why_a_file_was_made_again(tmp_path: Path) -> None:
+    (tmp_path / "workflow.py").write_text('''\
+from remit import File, task
+
+HEADER = "# v1"
+
+
+@task()
+def report(n: int) -> File:
+    out = File("out/report.txt")
+    out.write(HEADER + "\\n" + str(n) + "\\n")
+    return out
+
+
+@task()
+def main(n: int = 2) -> File:
+    return report(n)
+''')
+    assert run_cli("run", "workflow.py", "main", cwd=tmp_path).returncode == 0
+    first = run_cli("why", "out/report.txt", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "report(n=2)" in first.stdout
+    assert "Ran because: new task: no earlier call of report recorded" in first.stdout
+
+    edit(tmp_path / "workflow.py", 'HEADER = "# v1"', 'HEADER = "# v2"')
+    proc = run_cli("run", "workflow.py", "main", cwd=tmp_path)
+    job_id = ran(proc.stderr)["report"][0]
+    why = run_cli("why", "out/report.txt", cwd=tmp_path)
+    assert why.stdout.startswith(f"Job {job_id}  report(n=2)")
+    assert "Ran because: constant HEADER changed" in why.stdout
+    assert "Compared with: Job " in why.stdout
+
+    missing = run_cli("why", "out/nothing.txt", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "no File recorded at" in missing.stderr

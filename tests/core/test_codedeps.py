@@ -101,3 +101,25 @@ def main(x: int = 1) -> list:
     assert {name: why for name, (_, why) in ran(proc.stderr).items()} == {
         "pinned": "version changed (1 -> 2)"}
     assert "['alpha=21', 3]" in proc.stdout
+
+
+def test_default_values_and_shared_small_constants_count_by_name(user_modules: Path) -> None:
+    (user_modules / "cd_defaults.py").write_text('''\
+A = 1
+B = 1
+SCALE = 2
+
+
+def helper(x, scale=SCALE):
+    return x * scale
+
+
+def body(x):
+    return helper(x) + A + B
+''')
+    module = importlib.import_module("cd_defaults")
+    deps = dependencies(module.body)
+    assert {"constant cd_defaults:A", "constant cd_defaults:B",
+            "constant cd_defaults:helper() defaults", "function cd_defaults:helper"} == set(deps)
+    module.SCALE = 3  # a default is evaluated once, at def: only a re-definition changes it
+    assert dependencies(module.body) == deps
