@@ -198,6 +198,7 @@ def main(label: str = "n=") -> str:
     job_id, reason = ran(proc.stderr)["count"]
     assert reason == f"File {data} changed"
     assert f"Ran because: File {data} changed" in run_cli("why", job_id, cwd=tmp_path).stdout
+    assert f"Ran because: File {data} changed" in run_cli("log", job_id, cwd=tmp_path).stdout
 
     proc = run_cli("run", "workflow.py", "main", "--label", "lines:", cwd=tmp_path)
     runs = ran(proc.stderr)

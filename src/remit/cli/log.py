@@ -120,6 +120,8 @@ class _LogView:
         duration = job["end_time"] - job["start_time"] if job["end_time"] else None
         self.echo(f"{indent}Duration: {format_duration(duration)}")
         self.echo(f"{indent}Executor: {job['executor']}")
+        if job["reason"]:  # why it ran instead of coming from the cache (`remit why`)
+            self.echo(f"{indent}Ran because: {job['reason']}")
         tags = self.q.tags(job["id"])
         if tags:
             self.echo(f"{indent}Tags: " + ", ".join(f"{k}={v}" for k, v in tags.items()))
