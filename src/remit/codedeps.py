@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from remit.errors import RemitError
+from remit.errors import RemitError, TaskError
 from remit.hashing import hash_token, hash_value
 from remit.task import PartialTask, Task
 
@@ -82,6 +82,22 @@ def dependencies(func: Callable[..., Any], includes: Iterable[Any] = ()) -> dict
             seen.add(id(obj))
             _add_dependency(obj, module_name, name, deps, queue)
     return deps
+
+
+def check_hash_includes(task_name: str, includes: Any) -> None:
+    """A clear error, at ``@task``, for a ``hash_includes`` that is not a list of hashable
+    values, functions or classes."""
+    if not isinstance(includes, list | tuple):
+        raise TaskError(f"@task(hash_includes=...) on {task_name} must be a list, "
+                        f"got {type(includes).__name__}")
+    for i, extra in enumerate(includes):
+        if isinstance(extra, types.FunctionType | type):
+            continue
+        try:
+            hash_value(extra)
+        except RemitError as exc:
+            raise TaskError(f"@task(hash_includes=...) on {task_name}: item {i} cannot be "
+                            f"hashed: {exc}") from None
 
 
 def hash_user_tasks(tasks: Iterable[Task]) -> None:

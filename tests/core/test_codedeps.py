@@ -123,3 +123,19 @@ def body(x):
             "constant cd_defaults:helper() defaults", "function cd_defaults:helper"} == set(deps)
     module.SCALE = 3  # a default is evaluated once, at def: only a re-definition changes it
     assert dependencies(module.body) == deps
+
+
+def test_an_unhashable_hash_includes_is_a_clear_error_at_the_decorator() -> None:
+    import threading
+
+    from remit import task
+    from remit.errors import TaskError
+
+    def locked() -> int:
+        return 1
+
+    with pytest.raises(TaskError, match=r"hash_includes=\.\.\.\) on locked: item 0 cannot be "
+                                        r"hashed: cannot hash a value of type _thread.lock"):
+        task(hash_includes=[threading.Lock()])(locked)
+    with pytest.raises(TaskError, match="must be a list"):
+        task(hash_includes="params.txt")(locked)
