@@ -5,7 +5,8 @@ environment variable, else the nearest ``.remit/`` directory from the working di
 (``.remit/`` in the working directory when there is none; it is created on first run).
 
 Sections: ``[backend]`` (``db_uri``, ``value_store_min_size``), ``[scheduler]``
-(``job_status_interval``, ``flush_interval``) and ``[executors.NAME]`` (each with a ``type``).
+(``job_status_interval``, ``flush_interval``, ``context``, ``context_file``), ``[context]``
+(context variables, see context.py) and ``[executors.NAME]`` (each with a ``type``).
 Values may use ``${VAR}`` or ``${VAR:-default}`` to read the environment. Every error names
 the file, the section and the option. This module does not create executors or open the DB.
 """
@@ -33,7 +34,7 @@ IMPLICIT_EXECUTORS: dict[str, dict[str, str]] = {
 }
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_KNOWN_SECTIONS = {"backend", "scheduler", "report"}
+_KNOWN_SECTIONS = {"backend", "scheduler", "report", "context"}
 
 
 class _EnvInterpolation(configparser.Interpolation):
@@ -67,6 +68,7 @@ class Config:
     scheduler: dict[str, str] = field(default_factory=dict)
     report: dict[str, str] = field(default_factory=dict)
     executors: dict[str, dict[str, str]] = field(default_factory=dict)
+    context: dict[str, str] = field(default_factory=dict)  # dotted path -> JSON or text
 
     def __post_init__(self) -> None:
         raw: Any = self.config_dir
@@ -186,7 +188,7 @@ def _add_section(config: Config, section: str, options: dict[str, str], path: st
     else:
         raise ConfigError(
             f"{path}: [{section}]: unknown section; expected [backend], [scheduler], "
-            "[report] or [executors.NAME]"
+            "[context], [report] or [executors.NAME]"
         )
 
 

@@ -119,7 +119,7 @@ def open_store_read_only(config: Any) -> Any:
 
 
 def dry_run(config: Any, expr: Any, argv: list[str], use_cache: bool = True,
-            stream: TextIO | None = None) -> int:
+            stream: TextIO | None = None, context: dict[str, Any] | None = None) -> int:
     """Print the plan for ``expr``; return the exit code (1 when planning failed)."""
     out = stream or sys.stdout
     backend = open_store_read_only(config)
@@ -127,7 +127,7 @@ def dry_run(config: Any, expr: Any, argv: list[str], use_cache: bool = True,
     out.write("Dry run: nothing runs and nothing is recorded.\n")
     code = 0
     try:
-        scheduler.execute(expr, argv, check_tasks=True)
+        scheduler.execute(expr, argv, check_tasks=True, context=context)
     except ExecutionFailed as failed:
         out.write(f"Planning stopped: {failed.failure}\n")
         code = 1

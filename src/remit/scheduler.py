@@ -20,11 +20,15 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from remit.builtins import BUILTINS
+from remit.cache_options import CachePolicy, CacheScope, cache_policy
+from remit.call_defaults import fill_call, job_info_names, lazy_parts
 from remit.config import IMPLICIT_EXECUTORS, Config, config_from_dict, load_config
+from remit.context import context_hash, load_context, merge_context
 from remit.errors import ConfigError, RemitError, TaskError
 from remit.executors import Executor, create_executor
 from remit.executors.base import failure_from_exception
-from remit.explain import CACHE_FALSE, NO_CACHE, explain_jobs, invalid_result_reason
+from remit.explain import explain_jobs, invalid_result_reason, uncached_reason
 from remit.expression import (
     Expression,
     SchedulerExpression,
@@ -43,12 +47,15 @@ from remit.hashing import (
     refresh,
 )
 from remit.hooks import Hooks
-from remit.jobs import Execution, Job, JobFailure, JobState
+from remit.jobs import Execution, Job, JobFailure, JobInfo, JobState
 from remit.promise import Promise, all_of, resolved
 from remit.scheduler_tasks import find_scheduler_task
+from remit.subrun import subrun
 from remit.task import Task, registered_tasks
+from remit.threads import fork_thread, join_thread
 
 _PRIMITIVES = (str, bytes, int, float, bool, type(None))
+_NO_REUSE = CachePolicy(CacheScope.NONE, False, True, False)
 
 
 class ExecutionFailed(RemitError):
@@ -109,6 +116,9 @@ class Scheduler:
         self._expr_promises: dict[tuple[int, int], tuple[Expression, Promise]] = {}
         self._added_executors: set[str] = set()
         self.execution: Execution | None = None
+        self.context: dict[str, Any] = load_context(self.config)
+        self._context_hash = context_hash(self.context)
+        self._known_task_hashes: frozenset[str] | None = None
 
     # -- public ---------------------------------------------------------------------------
 
@@ -145,6 +155,8 @@ class Scheduler:
                 self._executor(name, options)
         for fullname, task in (tasks if tasks is not None else registered_tasks()).items():
             name = task.executor
+            if isinstance(name, Expression):  # get_context(...): checked per call
+                continue
             if name not in IMPLICIT_EXECUTORS and name not in self.config.executors \
                     and name not in self._added_executors:
                 where = self.config.path or self.config.config_dir / "remit.ini"
@@ -156,21 +168,33 @@ class Scheduler:
                     f"(known: {known}); add an [executors.{name}] section to {where}"
                 )
 
-    def run(self, expr: Any, argv: Sequence[str] | None = None) -> Any:
+    def run(
+        self,
+        expr: Any,
+        argv: Sequence[str] | None = None,
+        context: dict[str, Any] | None = None,
+        tags: Sequence[tuple[str, Any]] = (),
+    ) -> Any:
         """Evaluate ``expr`` to a concrete value; if a task failed, raise its own exception.
 
         A ``ValueError`` raised inside a task comes out as that ``ValueError``; when the task
         ran in another process or machine, its traceback text is chained as the cause
-        (RemoteTraceback). ``execute`` raises ExecutionFailed instead.
+        (RemoteTraceback). ``execute`` raises ExecutionFailed instead. ``context`` is merged
+        over the configured context; ``tags`` are recorded on the execution.
         """
         try:
-            return self.execute(expr, argv)
+            return self.execute(expr, argv, context=context, tags=tags)
         except ExecutionFailed as failed:
             failure = failed.failure
         raise _original_error(failure)  # outside the except: no ExecutionFailed context
 
     def execute(
-        self, expr: Any, argv: Sequence[str] | None = None, check_tasks: bool = False
+        self,
+        expr: Any,
+        argv: Sequence[str] | None = None,
+        check_tasks: bool = False,
+        context: dict[str, Any] | None = None,
+        tags: Sequence[tuple[str, Any]] = (),
     ) -> Any:
         """Evaluate ``expr`` to a concrete value; raise ExecutionFailed if it failed.
 
@@ -185,7 +209,12 @@ class Scheduler:
         hash_user_tasks(registered_tasks().values())  # module constants as the run starts
         # Calls are shared within one run only: a Scheduler run twice starts afresh.
         self._by_eval, self._expr_promises, self._cache_queue = {}, {}, []
+        if context:
+            self.context = merge_context(self.context, context)
+            self._context_hash = context_hash(self.context)
+        self._known_task_hashes = None
         execution = self.execution = Execution(list(argv or []))
+        execution.tags = list(tags)  # type: ignore[attr-defined]
         self.hooks.emit("on_execution_start", execution)
         root = self._evaluate(expr, None)
         try:
@@ -322,6 +351,10 @@ class Scheduler:
         if builtin is not None:
             builtin(expr, parent, promise)
             return
+        own = BUILTINS.get(expr.kind)
+        if own is not None:
+            own(self, expr, parent, promise)
+            return
         handler = find_scheduler_task(expr.kind)
         if handler is None:
             error = TaskError(f"unknown scheduler task {expr.kind!r}: import the module that "
@@ -385,8 +418,8 @@ class Scheduler:
                 if p.job is not None
             }
             n = len(expr.args)
-            kwargs = dict(zip(expr.kwargs, evaluated[n:], strict=True))
-            self._create_job(task, tuple(evaluated[:n]), kwargs, parent, promise, sources)
+            args, kwargs = tuple(evaluated[:n]), dict(zip(expr.kwargs, evaluated[n:], strict=True))
+            self._create_job(task, args, kwargs, parent, promise, sources)
 
         all_of(self._ready, arg_promises).then(create, promise.reject)
 
@@ -402,7 +435,16 @@ class Scheduler:
         sources: dict[str, Job],
     ) -> None:
         assert self.execution is not None
+        context, chash = self._call_context(task, parent)
+        parts = lazy_parts(task)
+        error: RemitError | None = None
+        if parts is not None:
+            try:
+                task, kwargs = fill_call(task, parts, args, kwargs, context)
+            except RemitError as exc:
+                error = exc
         job = Job(task, args, kwargs, self.execution.id, parent, executor=task.executor)
+        job.context, job.context_hash = context, chash
         job.sources = sources
         job.promise = promise
         promise.job = job
@@ -410,8 +452,17 @@ class Scheduler:
             self.execution.root_job = job
         else:
             parent.children.append(job)
+            job.prov = parent.prov
+        try:
+            policy = cache_policy(task)
+        except RemitError as exc:
+            policy, error = _NO_REUSE, exc
+        if not policy.prov:
+            job.prov = False
         self.hooks.emit("on_job_created", job)
         try:
+            if error is not None:
+                raise error
             job.task_hash = task.hash
             job.arg_hashes = [hash_value(a) for a in args]
             job.kwarg_hashes = {k: hash_value(v) for k, v in kwargs.items()}
@@ -420,22 +471,52 @@ class Scheduler:
             return
         job.args_hash = combine_argument_hashes(job.arg_hashes, job.kwarg_hashes)
         job.eval_hash = hash_eval(job.task_hash, job.args_hash)
-        twin = self._by_eval.get(job.eval_hash)
-        if twin is not None:  # an identical call in this run: evaluate once, share the result
-            job.cached = True
-            twin.promise.then(lambda value: self._share(job, twin, value),
-                              lambda failure: self._fail(job, failure))
-            return
-        self._by_eval[job.eval_hash] = job
-        if self.use_cache and task.cache and self.backend is not None:
+        if parts is not None and parts.job_info:
+            self._add_job_info(job, parts)
+        scope = policy.scope if job.prov else CacheScope.NONE
+        if scope is not CacheScope.NONE:
+            key = job.eval_hash + job.context_hash
+            twin = self._by_eval.get(key)
+            if twin is not None:  # an identical call in this run: evaluate once, share it
+                job.cached = True
+                twin.promise.then(lambda value: self._share(job, twin, value),
+                                  lambda failure: self._fail(job, failure))
+                return
+            self._by_eval[key] = job
+        if (scope is CacheScope.BACKEND and self.use_cache and task.cache
+                and self.backend is not None):
             self._cache_queue.append(job)
         else:
-            job.reason = NO_CACHE if not self.use_cache else CACHE_FALSE if not task.cache else ""
+            job.reason = uncached_reason(self.use_cache, task.cache, job.prov, scope)
             self._submit(job)
+
+    def _call_context(self, task: Task, parent: Job | None) -> tuple[dict[str, Any] | None, str]:
+        """The context a call of ``task`` sees: its caller's, updated by update_context."""
+        if parent is None:
+            base, chash = self.context or None, self._context_hash
+        else:
+            base, chash = parent.context, parent.context_hash
+        override = task.options.get("_context_override")
+        if not override:
+            return base, chash
+        merged = merge_context(base or {}, override)
+        return merged, context_hash(merged)
+
+    def _add_job_info(self, job: Job, parts: Any) -> None:
+        """Give JobInfo parameters the running job's info (after hashing: not in the key)."""
+        names = job_info_names(parts, job.args, job.kwargs)
+        if names:
+            job.kwargs = dict(job.kwargs)
+            for name in names:
+                job.kwargs[name] = JobInfo.from_job(job)
+                job.kwarg_hashes[name] = hash_value("JobInfo")
 
     def _check_cache(self) -> None:
         jobs, self._cache_queue = self._cache_queue, []
-        hits = self.backend.check_cache([job.eval_hash for job in jobs])
+        shallow = [job for job in jobs if cache_policy(job.task).shallow]
+        if shallow:
+            jobs = self._check_shallow(shallow, jobs)
+        hits = self.backend.check_cache([job.eval_hash for job in jobs]) if jobs else {}
         misses = []
         for job in jobs:
             result = hits.get(job.eval_hash, _MISS)
@@ -452,6 +533,26 @@ class Scheduler:
             explain_jobs(self.backend, [job for job in misses if not job.reason])
         for job in misses:
             self._submit(job)
+
+    def _check_shallow(self, shallow: list[Job], jobs: list[Job]) -> list[Job]:
+        """Serve shallow-checked calls from their final results; return the jobs left."""
+        from remit.db.shallow import check_shallow_cache
+
+        if self._known_task_hashes is None:
+            self._known_task_hashes = frozenset(t.hash for t in registered_tasks().values())
+        hits = check_shallow_cache(self.backend, shallow, self._known_task_hashes)
+        served = set()
+        for job in shallow:
+            hit = hits.get(job.id)
+            if hit is not None and _still_valid(hit.value):
+                served.add(job.id)
+                job.cached, job.subtree = True, hit.subtree
+                self.hooks.emit("on_cache_hit", job, hit.value)
+                self._finish(job, hit.value, hit.call_hash)
+            elif cache_policy(job.task).ultimate_only:
+                served.add(job.id)
+                self._submit(job)
+        return [job for job in jobs if job.id not in served]
 
     def _submit(self, job: Job) -> None:
         try:
@@ -480,13 +581,13 @@ class Scheduler:
             lambda value: self._finish(job, value), lambda failure: self._fail(job, failure)
         )
 
-    def _finish(self, job: Job, value: Any) -> None:
+    def _finish(self, job: Job, value: Any, call_hash: str = "") -> None:
         try:
             job.result_hash = hash_value(value)
         except RemitError as exc:
             self._fail(job, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
             return
-        job.call_hash = hash_struct(
+        job.call_hash = call_hash or hash_struct(
             "Call", job.task_hash, job.args_hash, job.result_hash,
             tuple(child.call_hash for child in job.children),
         )
@@ -496,7 +597,7 @@ class Scheduler:
         job.promise.resolve(value)
 
     def _share(self, job: Job, twin: Job, value: Any) -> None:
-        job.children = []
+        job.children, job.subtree = twin.children, twin.subtree  # the same call node
         job.result_hash, job.call_hash = twin.result_hash, twin.call_hash
         job.state, job.end_time = JobState.CACHED, time.time()
         self.hooks.emit("on_job_done", job, value)
@@ -592,4 +693,7 @@ def _still_valid(value: Any) -> bool:
     return is_valid(value)
 
 
-__all__ = ["ExecutionFailed", "RemoteTraceback", "Scheduler"]
+__all__ = [
+    "ExecutionFailed", "JobInfo", "RemoteTraceback", "Scheduler", "fork_thread", "join_thread",
+    "subrun",
+]

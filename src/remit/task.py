@@ -19,15 +19,17 @@ import typing
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from remit.cache_options import CacheCheckValid, CacheScope, cache_policy
 from remit.errors import TaskError
 from remit.hashing import hash_struct, hash_token, normalize
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Options consumed by the scheduler itself; every other option goes to the executor.
-SCHEDULER_OPTIONS = frozenset(
-    {"executor", "cache", "version", "name", "namespace", "nout", "hash_includes"}
-)
+SCHEDULER_OPTIONS = frozenset({
+    "executor", "cache", "version", "name", "namespace", "nout", "hash_includes",
+    "cache_scope", "check_valid", "prov", "tags", "_context_override", "_ultimate_only",
+})
 
 _registry: dict[str, Task] = {}
 
@@ -157,6 +159,14 @@ class Task:
         if "hash_includes" not in options:
             clone._hash, clone._deps = self._hash, self._deps
         return clone
+
+    def update_context(self, context: dict[str, Any] | None = None, **values: Any) -> Task:
+        """A copy of this task whose calls (and their callees) see ``context`` merged in."""
+        from remit.context import merge_context
+
+        update = merge_context(dict(context or {}), values)
+        current = self._options.get("_context_override") or {}
+        return self.with_options(_context_override=merge_context(current, update))
 
     def partial(self, *args: Any, **kwargs: Any) -> PartialTask:
         """Bind some arguments now; the PartialTask takes the rest when called later.
@@ -318,7 +328,9 @@ def task(
     ``cache`` (False: always re-run), ``version`` (hash by this string instead of the source),
     ``name``/``namespace`` (full name ``namespace.name``; the namespace defaults to the
     module's ``remit_namespace``), ``nout`` (a call unpacks into that many lazy results),
-    and any executor option such as ``memory`` or ``vcpus``.
+    ``cache_scope``/``check_valid``/``prov`` (see remit.cache_options),
+    ``tags=[(key, value), ...]`` (recorded on each job), and any executor option such as
+    ``memory`` or ``vcpus``. An option may be ``get_context(...)``.
     """
 
     def decorate(f: Callable[..., Any]) -> Task:
@@ -342,6 +354,11 @@ def task(
 
             check_hash_includes(f.__name__, opts["hash_includes"])
         new = Task(f, name=name, namespace=namespace, version=version, options=opts)
+        cache_policy(new)  # a bad cache_scope/check_valid/prov fails here, naming the task
+        if opts.get("tags"):
+            from remit.tags import task_tags
+
+            task_tags(new)
         _registry[new.fullname] = new
         return new
 
@@ -363,3 +380,6 @@ def get_task(fullname: str) -> Task:
 def registered_tasks() -> dict[str, Task]:
     """All tasks registered so far, by full name."""
     return dict(_registry)
+
+
+__all__ = ["CacheCheckValid", "CacheScope", "Task", "get_task", "registered_tasks", "task"]

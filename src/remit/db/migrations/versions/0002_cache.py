@@ -1,14 +1,14 @@
 """explanations: job.reason, task.deps, an index on call_node.args_hash
 
 Revision ID: 0002_cache
-Revises: 0002_ui
+Revises: 0002_lang2
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_cache"
-down_revision = "0002_ui"
+down_revision = "0002_lang2"
 branch_labels = None
 depends_on = None
 
