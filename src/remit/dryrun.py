@@ -2,7 +2,7 @@
 
 ``DryRunScheduler`` walks the expression graph as a run does, with the same cache lookups
 and the same reasons (``explain.py``), but never runs a task body and records nothing (no
-recorder is attached; a SQLite store that does not exist yet is not created). A call that
+recorder is attached; the store is opened read-only and never created or migrated). A call that
 would run stands for a placeholder value, ``NOT_KNOWN``: a call that takes it as an argument
 is listed as depending on a call that would run (whether it runs then depends on that
 result), and the calls a body that would run makes are not known until it runs. Cached
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
 from remit.display import format_call
@@ -108,12 +107,15 @@ class DryRunScheduler(Scheduler):
 
 
 def open_store_read_only(config: Any) -> Any:
-    """The run's Backend, or None when its SQLite file does not exist (nothing is created)."""
+    """The run's store opened read-only, or None when it has no database yet (nothing is
+    created; a store at an older schema is an error naming `remit db upgrade`)."""
     from remit.db.backend import Backend
+    from remit.errors import NoDatabaseError
 
-    backend = Backend.for_config_dir(config.config_dir, config.backend)
-    prefix = "sqlite:///"
-    if backend.db_uri.startswith(prefix) and not Path(backend.db_uri[len(prefix):]).exists():
+    backend = Backend.for_config_dir(config.config_dir, config.backend, read_only=True)
+    try:
+        backend.engine  # noqa: B018 - open now: a missing database means nothing recorded
+    except NoDatabaseError:
         return None
     return backend
 
