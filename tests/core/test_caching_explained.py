@@ -7,6 +7,7 @@ which calls ran, the reason on their `Run` lines, what `--dry-run` predicted and
 
 from __future__ import annotations
 
+import pickle
 import re
 import sqlite3
 from pathlib import Path
@@ -239,6 +240,16 @@ def main(n: int = 100_000) -> list:
     assert planned(dry.stdout, "would run") == {"clock": "cache=False", "big": unreadable}
     proc = run_cli("run", "workflow.py", "main", cwd=tmp_path)
     assert ran(proc.stderr)["big"][1] == unreadable
+
+    [stored] = [p for p in (tmp_path / ".remit" / "values").rglob("*")
+                if p.is_file() and pickle.loads(p.read_bytes()) == bytes(100_000)]
+    stored.write_bytes(pickle.dumps(bytes([7]) * 100_000, protocol=5))  # valid, but not it
+    dry = run_cli("run", "--dry-run", "workflow.py", "main", cwd=tmp_path)
+    assert planned(dry.stdout, "would run") == {"clock": "cache=False", "big": unreadable}
+    proc = run_cli("run", "workflow.py", "main", cwd=tmp_path)
+    job_id, reason = ran(proc.stderr)["big"]
+    assert reason == unreadable
+    assert f"Ran because: {unreadable}" in run_cli("why", job_id, cwd=tmp_path).stdout
 
     forced = run_cli("run", "--no-cache", "workflow.py", "main", cwd=tmp_path)
     assert {why for _, why in ran(forced.stderr).values()} == {"--no-cache"}
