@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from remit.display import format_call
 from remit.expression import SchedulerExpression, SimpleExpression
 from remit.hashing import iter_nested, normalize
-from remit.jobs import Job
+from remit.jobs import Job, JobFailure
 from remit.promise import Promise
 from remit.scheduler import ExecutionFailed, Scheduler
 from remit.task import Task
@@ -92,12 +92,31 @@ class DryRunScheduler(Scheduler):
             return
         super()._apply_simple(expr, operands, parent, promise)
 
+    def _start_scheduler_expression(self, expr: SchedulerExpression, parent: Job | None,
+                                    promise: Promise) -> None:
+        """A built-in (map_, throw, ...) that fails on a value not known yet: not known."""
+        inner = Promise(self._ready)
+
+        def rejected(failure: Any) -> None:
+            error = failure.error if isinstance(failure, JobFailure) else failure
+            if repr(NOT_KNOWN) in str(error) or type(NOT_KNOWN).__name__ in str(error):
+                self.plan.append(PlannedCall(DEPENDS, f"{expr.kind}(...)",
+                                             "depends on a call that would run"))
+                promise.resolve(NOT_KNOWN)
+            else:
+                promise.reject(failure)
+
+        inner.then(promise.resolve, rejected)
+        super()._start_scheduler_expression(expr, parent, inner)
+
     def _start_cond(self, expr: SchedulerExpression, parent: Job | None,
                     promise: Promise) -> None:
         pred, then, otherwise = expr.args
 
         def choose(value: Any) -> None:
             if value is NOT_KNOWN:  # which branch runs is not known: list neither
+                self.plan.append(PlannedCall(DEPENDS, "cond(...)", "which branch runs depends "
+                                             "on a call that would run"))
                 promise.resolve(NOT_KNOWN)
                 return
             self._evaluate(then if value else otherwise, parent).then(

@@ -376,3 +376,35 @@ def main(n: int = 2) -> File:
     missing = run_cli("why", "out/nothing.txt", cwd=tmp_path)
     assert missing.returncode == 1
     assert "no File recorded at" in missing.stderr
+
+
+def test_dry_run_through_built_ins_that_take_a_result_not_known_yet(tmp_path: Path) -> None:
+    (tmp_path / "workflow.py").write_text('''\
+from remit import cond, task
+from remit.functools import map_
+
+N = 1
+
+
+@task()
+def make(n: int) -> list:
+    return list(range(n + N))
+
+
+@task()
+def triple(x: int) -> int:
+    return 3 * x
+
+
+@task()
+def main(n: int = 3) -> list:
+    return [map_(triple, make(n)), cond(make(n), "some", "none")]
+''')
+    assert run_cli("run", "workflow.py", "main", cwd=tmp_path).returncode == 0
+    edit(tmp_path / "workflow.py", "N = 1", "N = 2")
+    dry = run_cli("run", "--dry-run", "workflow.py", "main", cwd=tmp_path)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert planned(dry.stdout, "would run") == {"make": "constant N changed"}
+    assert "may run    remit.map_(...)  (depends on a call that would run)" in dry.stdout
+    assert "may run    cond(...)  (which branch runs depends on a call that would run)" \
+        in dry.stdout
