@@ -88,6 +88,10 @@ def main(x: int = 1) -> list:
     return [tuned(x), pinned(x)]
 ''')
     assert run_cli("run", "workflow.py", "main", cwd=tmp_path).returncode == 0
+    info = run_cli("info", "workflow.py", "tuned", cwd=tmp_path).stdout
+    assert "Hash covers: its source, and:\n    hash_includes[0]\n" in info
+    info = run_cli("info", "workflow.py", "pinned", cwd=tmp_path).stdout
+    assert "Hash covers: its name and version '1' only" in info
     (tmp_path / "params.txt").write_text("alpha=2\n")
     edit(tmp_path / "workflow.py", "FACTOR = 2", "FACTOR = 3")  # pinned by version: no re-run
     proc = run_cli("run", "workflow.py", "main", cwd=tmp_path)

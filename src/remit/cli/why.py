@@ -27,7 +27,10 @@ from remit.display import format_time
 def why(target: str, config_dir: str | None) -> None:
     """Say why a job ran instead of coming from the cache (TARGET: job id or File path).
 
-    Example: remit why 1a2b3c4d, or remit why results/counts.tsv
+    \b
+    Examples:
+      remit why 1a2b3c4d             a job, by id prefix
+      remit why results/counts.tsv   the job that produced this File
     """
     backend = open_store(config_dir)  # read-only: never creates or migrates a store
     try:
