@@ -146,6 +146,18 @@ def _add_dependency(
         return
     if isinstance(obj, staticmethod | classmethod):
         obj = obj.__func__
+    if isinstance(obj, functools.partial):  # the function and the values bound to it
+        queue.append((obj.func, module_name, name))
+        bound = (obj.args, obj.keywords)
+        if _constant(bound):
+            queue.append((bound, module_name, f"{name} bound"))
+        else:
+            queue.extend((v, module_name, f"{name} bound") for v in (*obj.args,
+                                                                   *obj.keywords.values()))
+        return
+    wrapped = getattr(obj, "__wrapped__", None)
+    if isinstance(wrapped, types.FunctionType) and not isinstance(obj, types.FunctionType):
+        obj = wrapped  # e.g. an lru_cache'd helper: its source, not the cache object's class
     try:
         owner = getattr(obj, "__module__", None) if callable(obj) else type(obj).__module__
     except Exception:  # noqa: BLE001 - a proxy object that refuses: count its class
@@ -350,8 +362,9 @@ def _function_hash(func: types.FunctionType, owner: str) -> str:
 def _code_hash(code: types.CodeType) -> str:
     """Hash of a code object whose source is not at hand (a lambda, a generated function)."""
     def token(c: types.CodeType) -> tuple:
-        consts = tuple(token(k) if isinstance(k, types.CodeType) else repr(k)
-                       for k in c.co_consts)
+        consts = tuple(token(k) if isinstance(k, types.CodeType)
+                       else repr(sorted(k, key=repr)) if isinstance(k, frozenset) else repr(k)
+                       for k in c.co_consts)  # a frozenset's order varies between processes
         return (c.co_code, consts, c.co_names, c.co_varnames)
 
     return hash_token(token(code))

@@ -143,3 +143,28 @@ def test_an_unhashable_hash_includes_is_a_clear_error_at_the_decorator() -> None
         task(hash_includes=[threading.Lock()])(locked)
     with pytest.raises(TaskError, match="must be a list"):
         task(hash_includes="params.txt")(locked)
+
+
+def test_cached_and_partial_helpers_count_by_their_source(user_modules: Path) -> None:
+    (user_modules / "cd_wrapped.py").write_text('''\
+import functools
+
+
+@functools.lru_cache
+def lookup(x):
+    return x + 1
+
+
+def scale(x, factor):
+    return x * factor
+
+
+double = functools.partial(scale, factor=2)
+
+
+def body(x):
+    return lookup(x) + double(x)
+''')
+    deps = dependencies(importlib.import_module("cd_wrapped").body)
+    assert {"function cd_wrapped:lookup", "function cd_wrapped:scale",
+            "constant cd_wrapped:double bound"} <= set(deps)
