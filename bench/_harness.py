@@ -37,8 +37,10 @@ WORKLOAD_FILE = "wf.py"
 # Environment variables that would point an engine at a config/DB outside the work dir.
 _CONFIG_ENV = ("REMIT_CONFIG", "REDUN_CONFIG")
 _CONFIG_DIRNAME = {"remit": ".remit", "redun": ".redun"}
-# Both engines log one "[engine] Run    Job ..." or "[engine] Cached Job ..." line per job.
-_JOB_LINE = re.compile(r"^\[(?:remit|redun)\] (Run|Cached) +Job ", re.MULTILINE)
+# Both engines log one "[engine] Run    Job ..." or "[engine] Cached Job ..." line per job;
+# remit summarizes past 20 per task: "[remit] Run    9,980 more jobs of bench.one ...".
+_JOB_LINE = re.compile(r"^\[(?:remit|redun)\] (Run|Cached) +(?:Job |([\d,]+) more job)",
+                       re.MULTILINE)
 
 
 class BenchError(RuntimeError):
@@ -290,7 +292,10 @@ def run_engine(
     if not kinds:
         progress(f"warning: {where} logged no job lines; cannot check what it ran or cached")
         return result
-    ran, cached = kinds.count("Run"), kinds.count("Cached")
+    counts = {"Run": 0, "Cached": 0}
+    for kind, more in kinds:
+        counts[kind] += int(more.replace(",", "")) if more else 1
+    ran, cached = counts["Run"], counts["Cached"]
     want_ran = 0 if scenario.cached else scenario.jobs
     if (ran, cached) != (want_ran, scenario.jobs - want_ran):
         raise BenchError(

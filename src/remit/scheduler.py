@@ -28,7 +28,7 @@ from remit.context import context_hash, load_context, merge_context
 from remit.errors import ConfigError, RemitError, TaskError
 from remit.executors import Executor, create_executor
 from remit.executors.base import failure_from_exception
-from remit.explain import CACHE_FALSE, NO_CACHE, explain_jobs, invalid_result_reason
+from remit.explain import explain_jobs, invalid_result_reason, uncached_reason
 from remit.expression import (
     Expression,
     SchedulerExpression,
@@ -509,7 +509,7 @@ class Scheduler:
                 and self.backend is not None):
             self._cache_queue.append(job)
         else:
-            job.reason = NO_CACHE if not self.use_cache else CACHE_FALSE if not task.cache else ""
+            job.reason = uncached_reason(self.use_cache, task.cache, job.prov, scope)
             self._submit(job)
 
     def _call_context(self, task: Task, parent: Job | None) -> tuple[dict[str, Any] | None, str]:
