@@ -66,6 +66,10 @@ for cid, host in containers.items():
 """
 
 _lock = threading.Lock()
+#: Held while a subprocess starts and while worker processes are forked: a fork (without exec)
+#: in the middle of another thread's Popen would inherit the pipe Popen waits on for the
+#: exec, and that Popen would then wait forever.
+FORK_LOCK = threading.Lock()
 _pipe: IO[str] | None = None
 _owner_pid = 0
 _orphans: list[IO[str]] = []  # inherited pipes, kept from being closed twice
@@ -106,18 +110,21 @@ def _send(line: str) -> None:
 
 
 def _start_guard() -> IO[str]:
-    guard = subprocess.Popen(
-        [sys.executable, "-I", "-S", "-c", _GUARD], stdin=subprocess.PIPE, text=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        close_fds=True,
-    )
+    with FORK_LOCK:
+        guard = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _GUARD], stdin=subprocess.PIPE, text=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            close_fds=True,
+        )
     assert guard.stdin is not None
     return guard.stdin
 
 
 def _forget_after_fork() -> None:
-    """In a forked child: drop the parent's guard pipe, so the parent's death is seen."""
-    global _pipe, _owner_pid
+    """In a forked child: fresh locks (a parent thread may have held them at the fork), and
+    drop the parent's guard pipe, so the parent's death is seen."""
+    global _pipe, _owner_pid, _lock, FORK_LOCK
+    _lock, FORK_LOCK = threading.Lock(), threading.Lock()
     pipe, _pipe, _owner_pid = _pipe, None, 0
     if pipe is not None:  # point the inherited descriptor at /dev/null (closing it later is fine)
         devnull = os.open(os.devnull, os.O_WRONLY)

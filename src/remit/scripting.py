@@ -144,8 +144,10 @@ def script_task(command: str, inputs: list, outputs: ScriptOutputs, tempdir: boo
 def _run_guarded(argv: list[str], workdir: str) -> subprocess.CompletedProcess[bytes]:
     """Run a command in a process group of its own that dies with this process."""
     childguard.ensure_guard()
-    with subprocess.Popen(argv, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          start_new_session=True) as proc:
+    with childguard.FORK_LOCK:
+        proc = subprocess.Popen(argv, cwd=workdir, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+    with proc:
         childguard.watch_group(proc.pid)
         try:
             stdout, stderr = proc.communicate()

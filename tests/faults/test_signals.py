@@ -95,7 +95,7 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def wait_for(predicate, timeout: float = 30.0) -> None:
+def wait_for(predicate, timeout: float = 60.0) -> None:
     deadline = time.time() + timeout
     while not predicate():
         assert time.time() < deadline, "timed out"
@@ -112,9 +112,10 @@ def running_everything(proc: subprocess.Popen[str]) -> dict[int, str]:
     try:
         wait_for(ready)
     except AssertionError:
+        tree = descendants(proc.pid)
         proc.kill()
         _, err = proc.communicate()
-        raise AssertionError(f"not all running: {descendants(proc.pid)}\n{err}") from None
+        raise AssertionError(f"not all running: {tree}\n{err}") from None
     time.sleep(0.3)  # both slow_process jobs have started in their workers
     return descendants(proc.pid)
 

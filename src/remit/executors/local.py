@@ -99,8 +99,9 @@ class LocalExecutor(Executor):
             _timeout(timeout, f"{where} timeout")
 
     def start(self, report: Report) -> None:
-        """Create the pool lazily on first submit."""
+        """Create the pool lazily on first submit (a stopped executor may start again)."""
         super().start(report)
+        self._deadlines = Deadlines(f"remit-{self.name}-timeouts")
 
     def submit(self, job: Job) -> None:
         """Run the job in the pool; the result is reported from the pool's thread."""

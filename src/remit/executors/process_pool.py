@@ -45,6 +45,7 @@ class WorkerPool:
         self._lock = threading.RLock()  # a done callback may run inside submit()
         self._pool: ProcessPoolExecutor | None = None
         self._processes: dict[int, Any] = {}
+        self._every_process: list[Any] = []
         self._generation = 0
         self._jobs: dict[int, tuple[Any, Done]] = {}  # token -> (payload, on_done)
         self._waiting: list[int] = []  # tokens to submit once a pool is up
@@ -104,14 +105,14 @@ class WorkerPool:
         """Shut down: workers still running a job are killed."""
         with self._lock:
             self._stopped = True
-            pool, processes = self._pool, list(self._processes.values())
+            pool, processes = self._pool, list(self._every_process)
             self._pool = None
             self._jobs.clear()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                if process.is_alive():
-                    process.kill()
+        for process in processes:  # of this pool and of broken ones
+            if process.is_alive():
+                process.kill()
         self._requests.put(None)
         for fd in (self._read_fd, self._write_fd):
             try:
@@ -144,16 +145,18 @@ class WorkerPool:
             with self._lock:
                 if self._stopped:
                     return
-            pool = ProcessPoolExecutor(
-                self.max_workers, mp_context=multiprocessing.get_context("fork"),
-                initializer=_worker_start, initargs=(os.getpid(), self._read_fd),
-            )
-            pool.submit(os.getpid).result()  # fork the workers now, from this thread
+            with childguard.FORK_LOCK:  # never in the middle of another thread's Popen
+                pool = ProcessPoolExecutor(
+                    self.max_workers, mp_context=multiprocessing.get_context("fork"),
+                    initializer=_worker_start, initargs=(os.getpid(), self._read_fd),
+                )
+                pool.submit(os.getpid).result()  # fork the workers now, from this thread
             with self._lock:
                 if self._stopped:
                     pool.shutdown(wait=False, cancel_futures=True)
                     return
                 self._pool, self._processes = pool, dict(pool._processes)  # noqa: SLF001
+                self._every_process.extend(self._processes.values())
                 self._generation += 1
                 self._spawning = False
                 waiting, self._waiting = self._waiting, []
@@ -239,9 +242,12 @@ def _death_message(exitcode: int) -> str:
 
 
 def _worker_start(parent_pid: int, read_fd: int) -> None:
-    """In each new worker: die with remit, leave Ctrl-C to remit."""
+    """In each new worker: die with remit, leave Ctrl-C to remit, and let SIGTERM (how the
+    pool stops a worker) kill, whatever handler remit installed before the fork."""
     childguard.die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
     os.close(read_fd)
 
 
