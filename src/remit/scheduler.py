@@ -664,15 +664,12 @@ _NO_ITEMS: list = []
 
 
 def _release(job: Job) -> None:
-    """Drop what a finished job no longer needs once it is recorded: its arguments and
-    their hashes, its children and call text. What stays (id, eval, call and result hashes,
-    the settled promise) is what twins in this run and the parent's call hash read."""
-    if job.children and job.subtree is None:  # what shallow cache checks of callers read
-        from remit.db.shallow import subtree_task_hashes
-
-        job.subtree = subtree_task_hashes(job)
-    job.args, job.kwargs, job.sources, job.tags = (), _NOTHING, _NOTHING, _NOTHING
-    job.arg_hashes, job.kwarg_hashes, job.children = _NO_ITEMS, _NOTHING, _NO_ITEMS
+    """Drop what a finished job no longer needs once it is recorded: its arguments and their
+    hashes and its call text. What stays (id, task, times, eval, call and result hashes,
+    children, the settled promise) is what twins in this run, parents' call hashes, shallow
+    cache checks and a look at the job tree after the run read."""
+    job.args, job.kwargs, job.sources = (), _NOTHING, _NOTHING
+    job.arg_hashes, job.kwarg_hashes = _NO_ITEMS, _NOTHING
     job.call_text = job.args_hash = ""
 
 
