@@ -234,7 +234,7 @@ class Backend:
                                          column_keys=[c.name for c in table.columns])
             self._compiled[table.name] = compiled
         keys = compiled.positiontup
-        conn.exec_driver_sql(compiled.string, [tuple(row.get(k) for k in keys) for row in batch])
+        conn.exec_driver_sql(compiled.string, [tuple(map(row.get, keys)) for row in batch])
 
     def _insert(self, table: Table) -> Any:
         statement = self._statements.get(table.name)
