@@ -5,8 +5,8 @@ environment variable, else the nearest ``.remit/`` directory from the working di
 (``.remit/`` in the working directory when there is none; it is created on first run).
 
 Sections: ``[backend]`` (``db_uri``, ``value_store_path``, ``value_store_min_size``),
-``[scheduler]`` (``job_status_interval``, ``flush_interval``, ``context``, ``context_file``), ``[context]``
-(context variables, see context.py) and ``[executors.NAME]`` (each with a ``type``).
+``[scheduler]`` (``job_status_interval``, ``flush_interval``, ``context``, ``context_file``),
+``[context]`` (context variables, see context.py) and ``[executors.NAME]`` (each with a ``type``).
 Values may use ``${VAR}`` or ``${VAR:-default}`` to read the environment. Every error names
 the file, the section and the option. This module does not create executors or open the DB.
 """
