@@ -5,7 +5,12 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
+from remit import task
 from tests.conftest import run_cli, status_row
+
+remit_namespace = "tests.core.scale"
 
 WORKFLOW = '''
 from remit import task
@@ -51,3 +56,39 @@ def test_past_twenty_run_lines_per_task_a_summary_says_how_many_more(tmp_path: P
     assert verbose.returncode == 0, verbose.stderr
     assert sum("Run    Job" in line for line in verbose.stderr.splitlines()) == 152
     assert "more jobs" not in verbose.stderr
+
+
+@task()
+def square(i: int) -> int:
+    return i * i
+
+
+@task()
+def failing(i: int) -> int:
+    raise ValueError(f"no {i}")
+
+
+def test_a_fan_out_wider_than_the_window_gives_every_result_in_place(
+    make_scheduler, monkeypatch
+) -> None:
+    from collections import OrderedDict
+
+    from remit import scheduler as scheduler_module
+
+    monkeypatch.setattr(scheduler_module, "_WINDOW", 5)  # the window is 20,000 calls
+    shared = square(7)
+    value = {"list": [square(i) for i in range(40)], "again": [shared, shared, square(3)],
+             "tuple": (square(50), "plain", 1.5), "ordered": OrderedDict(a=square(60))}
+    scheduler = make_scheduler()
+    result = scheduler.run(collect(value))
+    assert result["list"] == [i * i for i in range(40)]
+    assert result["again"] == [49, 49, 9] and result["tuple"] == (2500, "plain", 1.5)
+    assert scheduler.run_log.counts["tests.core.scale.square"]["TOTAL"] >= 43
+    with pytest.raises(ValueError, match="no 3"):
+        make_scheduler().run(collect([square(i) for i in range(3)] + [failing(3)] +
+                                     [square(i) for i in range(100, 140)]))
+
+
+@task()
+def collect(value: object) -> object:
+    return value
