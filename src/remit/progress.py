@@ -131,14 +131,14 @@ class RunLog:
         counts["PENDING"] += 1
 
     def on_job_submit(self, job: Job) -> None:
-        """``Run    Job <id>:  task(args) on <executor>``."""
+        """``Run    Job <id>:  task(args) on <executor>  (why it was not cached)``."""
         counts = self.counts[job.task.fullname]
         counts["PENDING"] -= 1
         counts["RUNNING"] += 1
         self._running.add(job.id)
-        self._job_line("Run", job,
-                       f"Run    Job {job.short_id}:  {job.describe_call()} on {job.executor}",
-                       f" on {job.executor}")
+        why = f"  ({job.reason})" if job.reason else ""
+        self._job_line("Run", job, f"Run    Job {job.short_id}:  {job.describe_call()} on "
+                                   f"{job.executor}{why}", f" on {job.executor}")
 
     def on_cache_hit(self, job: Job, result: Any) -> None:
         """``Cached Job <id>:  task(args) (eval_hash=...)``."""

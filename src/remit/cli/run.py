@@ -25,6 +25,9 @@ from remit.progress import log_line
                       "help_option_names": []},
 )
 @click.option("--no-cache", is_flag=True, help="Run every task again (results still recorded).")
+@click.option("--dry-run", is_flag=True,
+              help="List the calls that would run (and why) or come from the cache; run and "
+                   "record nothing.")
 @click.option("-v", "--verbose", is_flag=True,
               help="Print every job's Run/Cached line (by default, past 20 per task, a summary).")
 @click.option("-c", "--config", "config_dir", metavar="DIR",
@@ -47,6 +50,7 @@ from remit.progress import log_line
 def run(
     ctx: click.Context,
     no_cache: bool,
+    dry_run: bool,
     verbose: bool,
     config_dir: str | None,
     context_items: tuple[str, ...],
@@ -109,6 +113,10 @@ def run(
         if task_args[:1] == ("--",):  # `remit run FILE TASK -- --x 1`: remit's options ended
             task_args = task_args[1:]
         kwargs = parse_task_args(task, task_args, f"remit run {workflow} {task_name}")
+    if dry_run:
+        from remit.dryrun import dry_run as plan
+
+        sys.exit(plan(config, task(**kwargs), argv, use_cache=not no_cache, context=context))
     sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache, use_pdb=use_pdb,
                       context=context, tags=tags, verbose=verbose))
 

@@ -1,14 +1,14 @@
 """verified values: the hash of each value's serialized bytes
 
 Revision ID: 0002_store
-Revises: 0002_lang2
+Revises: 0002_cache
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_store"
-down_revision = "0002_lang2"
+down_revision = "0002_cache"
 branch_labels = None
 depends_on = None
 
