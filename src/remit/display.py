@@ -53,10 +53,10 @@ def bind_arguments(task: Task, args: tuple, kwargs: dict[str, Any]) -> list[tupl
         positional, names = simple
         if len(args) <= len(positional) and all(
                 k in names and k not in positional[:len(args)] for k in kwargs):
-            pairs = list(zip(positional, args))
+            given = list(zip(positional[:len(args)], args, strict=True))
             if kwargs:
-                pairs += [(n, kwargs[n]) for n in names if n in kwargs]
-            return pairs
+                given += [(n, kwargs[n]) for n in names if n in kwargs]
+            return given
     try:
         signature = task.__dict__.get("_signature")
         if signature is None:
