@@ -28,6 +28,7 @@ from remit.valuestore import UnusableValue, ValueStore
 DEFAULT_MIN_STORE_SIZE = 64 * 1024
 _CHUNK = 500
 _SEEN_LIMIT = 50_000
+_MAX_PENDING = 50_000
 
 
 class Backend:
@@ -177,11 +178,17 @@ class Backend:
     # -- buffered writes --------------------------------------------------------------------
 
     def add(self, table: Table, key: Any, row: dict[str, Any]) -> None:
-        """Buffer a row; a later row with the same key replaces it before the flush."""
+        """Buffer a row; a later row with the same key replaces it before the flush.
+
+        Past ``_MAX_PENDING`` rows the buffer is written at once, so one call with a million
+        children does not hold a million rows in memory.
+        """
         rows = self._rows.setdefault(table.name, {})
         if key not in rows:
             self._pending += 1
         rows[key] = row
+        if self._pending >= _MAX_PENDING:
+            self.flush()
 
     def add_value(self, value_hash: str, value: Any) -> None:
         """Buffer a value row once per hash (serializing it only the first time)."""
