@@ -4,9 +4,9 @@ Where it comes from, first match wins: the ``--config DIR`` option, the ``REMIT_
 environment variable, else the nearest ``.remit/`` directory from the working directory up
 (``.remit/`` in the working directory when there is none; it is created on first run).
 
-Sections: ``[backend]`` (``db_uri``, ``value_store_min_size``), ``[scheduler]``
-(``job_status_interval``, ``flush_interval``, ``context``, ``context_file``), ``[context]``
-(context variables, see context.py) and ``[executors.NAME]`` (each with a ``type``).
+Sections: ``[backend]`` (``db_uri``, ``value_store_path``, ``value_store_min_size``),
+``[scheduler]`` (``job_status_interval``, ``flush_interval``, ``context``, ``context_file``),
+``[context]`` (context variables, see context.py) and ``[executors.NAME]`` (each with a ``type``).
 Values may use ``${VAR}`` or ``${VAR:-default}`` to read the environment. Every error names
 the file, the section and the option. This module does not create executors or open the DB.
 """

@@ -327,18 +327,43 @@ class Scheduler:
         exprs = [leaf for leaf in iter_nested(value) if isinstance(leaf, Expression)]
         if not exprs:
             return resolved(self._ready, value)
-        combined = all_of(self._ready, [self._evaluate(e, parent) for e in exprs])
+        if len(exprs) > _WINDOW:
+            combined = self._evaluate_window(exprs, parent)
+        else:
+            combined = all_of(self._ready, [self._evaluate(e, parent) for e in exprs])
         promise = Promise(self._ready)
 
         def substitute(results: list[Any]) -> None:
-            by_id = {id(e): r for e, r in zip(exprs, results, strict=True)}
-            promise.resolve(
-                map_nested(lambda leaf: by_id.get(id(leaf), leaf)
-                           if isinstance(leaf, Expression) else leaf, value)
-            )
+            promise.resolve(_substitute(value, exprs, results))
 
         combined.then(substitute, promise.reject)
         return promise
+
+    def _evaluate_window(self, exprs: list[Expression], parent: Job | None) -> Promise:
+        """Like ``all_of`` over the expressions' promises, but with at most ``_WINDOW`` of
+        them begun and not yet settled at a time: a fan-out to a million calls never holds a
+        million pending promises, jobs and queue entries at once."""
+        combined = Promise(self._ready)
+        values: list[Any] = [None] * len(exprs)
+        begun, left = [0], [len(exprs)]
+
+        def begin_next() -> None:
+            index = begun[0]
+            begun[0] += 1
+            self._evaluate(exprs[index], parent).then(
+                lambda value: settled(index, value), combined.reject)
+
+        def settled(index: int, value: Any) -> None:
+            values[index] = value
+            left[0] -= 1
+            if not left[0]:
+                combined.resolve(values)
+            elif begun[0] < len(exprs) and not combined.settled:
+                begin_next()
+
+        for _ in range(_WINDOW):
+            begin_next()
+        return combined
 
     def _start_expression(self, item: tuple[Expression, Job | None, Promise]) -> None:
         expr, parent, promise = item
@@ -632,7 +657,10 @@ class Scheduler:
 
     def _release(self, job: Job) -> None:
         # Met again, the same expression makes a twin of this job, which shares its result.
-        self._expr_promises.pop(job.promise.key, None)
+        promise = job.promise
+        if promise.key is not None:
+            self._expr_promises.pop(promise.key, None)
+            promise.key = None
         _release(job)
 
     def _fail(self, job: Job, failure: JobFailure) -> None:
@@ -682,22 +710,52 @@ class Scheduler:
 
 _MISS = object()
 _BURST = 2000  # ready callbacks between two looks at the cache queue and the reports
+_WINDOW = 20_000  # expressions of one value begun and not yet settled, at most
 
 
-_NOTHING: dict = {}  # shared by released jobs: never mutated
+_NOTHING: dict = {}  # shared by released jobs, which are read-only: never mutated
 _NO_ITEMS: list = []
 
 
-def _release(job: Job) -> None:
-    """Drop what a finished job no longer needs once it is recorded: its arguments and
-    their hashes, its children and call text. What stays (id, eval, call and result hashes,
-    the settled promise) is what twins in this run and the parent's call hash read."""
-    if job.children and job.subtree is None:  # what shallow cache checks of callers read
-        from remit.db.shallow import subtree_task_hashes
+def _substitute(value: Any, exprs: list[Expression], results: list[Any]) -> Any:
+    """``value`` with each expression found by ``iter_nested`` replaced by its result."""
+    if len(exprs) <= _WINDOW:
+        return _substitute_by_id(value, exprs, results)
+    # Many: take the results in order (the order iter_nested found them) instead of a map
+    # by id of a million entries; where map_nested skipped a container that iter_nested
+    # entered (a dict or list subclass), the counts differ and the map by id is used.
+    ordered = iter(results)
+    taken = [0]
 
-        job.subtree = subtree_task_hashes(job)
-    job.args, job.kwargs, job.sources, job.tags = (), _NOTHING, _NOTHING, _NOTHING
-    job.arg_hashes, job.kwarg_hashes, job.children = _NO_ITEMS, _NOTHING, _NO_ITEMS
+    def take(leaf: Any) -> Any:
+        if not isinstance(leaf, Expression):
+            return leaf
+        taken[0] += 1
+        return next(ordered, leaf)
+
+    substituted = map_nested(take, value)
+    if taken[0] == len(results):
+        return substituted
+    return _substitute_by_id(value, exprs, results)
+
+
+def _substitute_by_id(value: Any, exprs: list[Expression], results: list[Any]) -> Any:
+    by_id = {id(e): r for e, r in zip(exprs, results, strict=True)}
+    return map_nested(
+        lambda leaf: by_id.get(id(leaf), leaf) if isinstance(leaf, Expression) else leaf, value)
+
+
+def _release(job: Job) -> None:
+    """Drop what a finished job no longer needs once it is recorded: its arguments and their
+    hashes and its call text. What stays (id, task, times, eval, call and result hashes,
+    children, the settled promise) is what twins in this run, parents' call hashes, shallow
+    cache checks and a look at the job tree after the run read."""
+    job.args, job.kwargs, job.sources = (), _NOTHING, _NOTHING
+    job.arg_hashes, job.kwarg_hashes = _NO_ITEMS, _NOTHING
+    if not job.children:
+        job.children = _NO_ITEMS
+    if not job.tags:
+        job.tags = _NOTHING
     job.call_text = job.args_hash = ""
 
 
