@@ -82,7 +82,26 @@ def test_subrun_on_the_process_executor(make_scheduler, config_dir: Path, monkey
 
 
 def test_a_failing_subrun_raises_the_original_error(make_scheduler) -> None:
-    with pytest.raises(ExecutionFailed) as failed:
+    with pytest.raises((ExecutionFailed, ValueError)) as raised:
         make_scheduler(ini=INI).run(subrun(broken(7), executor="procs"))
-    assert isinstance(failed.value.failure.error, ValueError)
-    assert "bad input 7" in str(failed.value.failure.error)
+    error = raised.value.failure.error if isinstance(raised.value, ExecutionFailed) \
+        else raised.value
+    assert isinstance(error, ValueError) and "bad input 7" in str(error)
+
+
+def test_subrun_as_an_execution_of_its_own(make_scheduler, config_dir: Path) -> None:
+    scheduler = make_scheduler(ini=INI)
+    result = scheduler.run(subrun(pipeline(2), executor="procs", new_execution=True))
+    assert [value for value, _ in result] == [0, 1]
+    jobs = _jobs(config_dir)
+    executions = {j["execution_id"] for j in jobs}
+    assert len(executions) == 2 and scheduler.execution.id in executions
+    engine = create_engine(f"sqlite:///{config_dir / 'remit.db'}")
+    with engine.connect() as conn:
+        tag = conn.execute(select(models.tag).where(
+            models.tag.c.key == "subrun_execution")).mappings().one()
+        recorded = set(conn.execute(select(models.execution.c.id)).scalars())
+    assert recorded == executions and tag["value"] in executions - {scheduler.execution.id}
+    sub_jobs = [j for j in jobs if j["execution_id"] == tag["value"]]
+    assert sorted(j["call"].split("(")[0].rsplit(".", 1)[-1] for j in sub_jobs) == \
+        ["pipeline", "square", "square"]
