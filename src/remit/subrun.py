@@ -10,8 +10,8 @@ sub-workflow's jobs, calls and Files as if run locally.
 
 Caching: the subrun job is served from the parent's store only as a whole, and only while no
 task anywhere inside it changed (``check_valid="shallow"``); otherwise the sub-scheduler runs
-again. It starts with an empty store, so inside it nothing is reused from earlier runs (unlike
-redun, whose sub-scheduler may share the parent's database).
+again, looking calls up in the parent's store when the job can reach it (the same machine's
+SQLite file, or a PostgreSQL server), so only what changed runs again. It never writes there.
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ def subrun(
       _ultimate_only=True)
 def _subrun_root(expr: Deferred, config: dict, modules: list, import_paths: list,
                  context: dict, use_cache: bool, new_execution: bool,
+                 cache_store: tuple[str, str] | None = None,
                  job: JobInfo = JobInfo()) -> SubrunOutcome:
     """Inside the job: import the workflow, run a scheduler on ``expr``, return its records."""
     from remit.config import Config
@@ -115,7 +116,8 @@ def _subrun_root(expr: Deferred, config: dict, modules: list, import_paths: list
                             executors=dict(config.get("executors", {})))
         store = Backend(f"sqlite:///{tmp}/subrun.db", Path(tmp) / "values", _NO_VALUE_STORE)
         log = RunLog(sys.stderr, live=False)
-        scheduler = Scheduler(sub_config, None, use_cache=use_cache,
+        cache = _open_cache(cache_store) if use_cache else None
+        scheduler = Scheduler(sub_config, cache, use_cache=use_cache,
                               listeners=[ProvenanceRecorder(store, 3600.0), log])
         try:
             result = scheduler.run(expr.load(), ["remit", "subrun", job.job_id], context=context)
@@ -123,10 +125,29 @@ def _subrun_root(expr: Deferred, config: dict, modules: list, import_paths: list
             raise failed.failure.error from None
         finally:
             store.close()
+            if cache is not None:
+                cache.close()
         records = _read_rows(store)
     assert scheduler.execution is not None
     return SubrunOutcome(result, records, _status_lines(log), scheduler.execution.id,
                          new_execution)
+
+
+def _open_cache(cache_store: tuple[str, str] | None) -> Any:
+    """The parent's store, for cache lookups only, when this job can reach it; else None."""
+    from remit.db.backend import Backend
+
+    if cache_store is None:
+        return None
+    db_uri, value_store = cache_store
+    if db_uri.startswith("sqlite:///") and not Path(db_uri[len("sqlite:///"):]).exists():
+        return None  # a file on the parent's machine
+    backend = Backend(db_uri, Path(value_store))
+    try:
+        backend.engine  # noqa: B018 - connect now: an unreachable store means no cache
+    except Exception:
+        return None
+    return backend
 
 
 def _read_rows(store: Any) -> dict[str, list[dict[str, Any]]]:
@@ -183,10 +204,12 @@ def _start_subrun(scheduler: Any, sexpr: SchedulerExpression, parent: Any, promi
     modules, import_paths = _module_roots(load_modules)
     context = (parent.context if parent is not None else scheduler.context) or {}
     root = _subrun_root.with_options(executor=executor, **task_options)
+    backend = scheduler.backend
+    cache_store = (backend.db_uri, str(backend.value_store)) if backend is not None else None
     call = TaskExpression(root, (Deferred(expr), _parent_config(scheduler, config), modules,
                                  import_paths, context, scheduler.use_cache,
-                                 bool(new_execution or (parent is not None and not parent.prov))),
-                          {})
+                                 bool(new_execution or (parent is not None and not parent.prov)),
+                                 cache_store), {})
 
     def done(outcome: Any) -> None:
         from remit.progress import log_line

@@ -79,6 +79,11 @@ def test_subrun_on_the_process_executor(make_scheduler, config_dir: Path, monkey
     changed = make_scheduler(ini=INI)
     assert [v for v, _ in changed.run(main_sub(3))] == [1, 2, 5]
     assert changed.run_log.counts["remit.subrun_root"]["DONE"] == 1
+    # Inside, the sub-scheduler found pipeline in this store: only the changed squares ran.
+    latest = [j for j in _jobs(config_dir) if j["execution_id"] == changed.execution.id]
+    status = sorted((j["call"].split("(")[0].rsplit(".", 1)[-1], j["status"]) for j in latest)
+    assert status == [("main_sub", "CACHED"), ("pipeline", "CACHED"), ("square", "DONE"),
+                      ("square", "DONE"), ("square", "DONE"), ("subrun_root", "DONE")]
 
 
 def test_a_failing_subrun_raises_the_original_error(make_scheduler) -> None:
