@@ -83,6 +83,7 @@ class Execution:
     end_time: float | None = None
     root_job: Job | None = None
     status: str = "RUNNING"
+    tags: list[tuple[str, Any]] = field(default_factory=list)  # remit run --tag k=v
 
 
 class JobFailure(Exception):

@@ -128,7 +128,7 @@ class Scheduler:
             self._context_hash = context_hash(self.context)
         self._known_task_hashes = None
         execution = self.execution = Execution(list(argv or []))
-        execution.tags = list(tags)  # type: ignore[attr-defined]
+        execution.tags = list(tags)
         self.hooks.emit("on_execution_start", execution)
         root = self._evaluate(expr, None)
         try:

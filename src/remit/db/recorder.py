@@ -39,7 +39,7 @@ class ProvenanceRecorder:
     def on_execution_start(self, execution: Execution) -> None:
         """Record the execution as RUNNING, with its tags."""
         self._execution_row(execution)
-        self.on_tags(execution.id, getattr(execution, "tags", ()))
+        self.on_tags(execution.id, execution.tags)
 
     def on_tags(self, entity_id: str, tags: Any) -> None:
         """Record tags on an execution, job, task or value."""
