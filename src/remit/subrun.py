@@ -20,6 +20,7 @@ import os
 import pickle
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,25 @@ class Deferred:
     def __reduce__(self) -> tuple:
         data = self._data if self._data is not None else dumps(self._expr, "the subrun expression")
         return (Deferred, (None, data))
+
+    def __repr__(self) -> str:
+        return repr(self._expr) if self._data is None else "Deferred(...)"
+
+
+@dataclass(frozen=True)
+class SubrunSetup:
+    """How the job sets up its scheduler (hashed by value; shown briefly in log lines)."""
+
+    config: dict[str, Any]
+    modules: list[str]
+    import_paths: list[str]
+    context: dict[str, Any] = field(default_factory=dict)
+    use_cache: bool = True
+    new_execution: bool = False
+    cache_store: tuple[str, str] | None = None
+
+    def __repr__(self) -> str:
+        return f"SubrunSetup(modules={self.modules!r})"
 
 
 @normalize.register(Deferred)
@@ -97,10 +117,7 @@ def subrun(
 
 @task(name="subrun_root", namespace="remit", version="1", check_valid="shallow",
       _ultimate_only=True)
-def _subrun_root(expr: Deferred, config: dict, modules: list, import_paths: list,
-                 context: dict, use_cache: bool, new_execution: bool,
-                 cache_store: tuple[str, str] | None = None,
-                 job: JobInfo = JobInfo()) -> SubrunOutcome:
+def _subrun_root(expr: Deferred, setup: SubrunSetup, job: JobInfo = JobInfo()) -> SubrunOutcome:
     """Inside the job: import the workflow, run a scheduler on ``expr``, return its records."""
     from remit.config import Config
     from remit.db.backend import Backend
@@ -109,18 +126,20 @@ def _subrun_root(expr: Deferred, config: dict, modules: list, import_paths: list
     from remit.progress import RunLog
     from remit.scheduler import ExecutionFailed, Scheduler
 
-    for module in modules:
-        load_workflow(module, import_paths)
+    for module in setup.modules:
+        load_workflow(module, setup.import_paths)
+    config, use_cache = setup.config, setup.use_cache
     with tempfile.TemporaryDirectory(prefix="remit-subrun-") as tmp:
         sub_config = Config(config_dir=Path(tmp), scheduler=dict(config.get("scheduler", {})),
                             executors=dict(config.get("executors", {})))
         store = Backend(f"sqlite:///{tmp}/subrun.db", Path(tmp) / "values", _NO_VALUE_STORE)
         log = RunLog(sys.stderr, live=False)
-        cache = _open_cache(cache_store) if use_cache else None
+        cache = _open_cache(setup.cache_store) if use_cache else None
         scheduler = Scheduler(sub_config, cache, use_cache=use_cache,
                               listeners=[ProvenanceRecorder(store, 3600.0), log])
         try:
-            result = scheduler.run(expr.load(), ["remit", "subrun", job.job_id], context=context)
+            result = scheduler.run(expr.load(), ["remit", "subrun", job.job_id],
+                                   context=setup.context)
         except ExecutionFailed as failed:
             raise failed.failure.error from None
         finally:
@@ -130,7 +149,7 @@ def _subrun_root(expr: Deferred, config: dict, modules: list, import_paths: list
         records = _read_rows(store)
     assert scheduler.execution is not None
     return SubrunOutcome(result, records, _status_lines(log), scheduler.execution.id,
-                         new_execution)
+                         setup.new_execution)
 
 
 def _open_cache(cache_store: tuple[str, str] | None) -> Any:
@@ -206,10 +225,11 @@ def _start_subrun(scheduler: Any, sexpr: SchedulerExpression, parent: Any, promi
     root = _subrun_root.with_options(executor=executor, **task_options)
     backend = scheduler.backend
     cache_store = (backend.db_uri, str(backend.value_store)) if backend is not None else None
-    call = TaskExpression(root, (Deferred(expr), _parent_config(scheduler, config), modules,
-                                 import_paths, context, scheduler.use_cache,
-                                 bool(new_execution or (parent is not None and not parent.prov)),
-                                 cache_store), {})
+    setup = SubrunSetup(_parent_config(scheduler, config), modules, import_paths, context,
+                        scheduler.use_cache,
+                        bool(new_execution or (parent is not None and not parent.prov)),
+                        cache_store)
+    call = TaskExpression(root, (Deferred(expr), setup), {})
 
     def done(outcome: Any) -> None:
         from remit.progress import log_line
@@ -223,4 +243,4 @@ def _start_subrun(scheduler: Any, sexpr: SchedulerExpression, parent: Any, promi
     scheduler.evaluate(call, parent).then(done, promise.reject)
 
 
-__all__ = ["Deferred", "SubrunOutcome", "subrun"]
+__all__ = ["Deferred", "SubrunOutcome", "SubrunSetup", "subrun"]
