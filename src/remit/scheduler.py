@@ -7,6 +7,11 @@ are checked against the cache in batches (one query for many calls); misses go t
 executor their task names. A job whose body returned more expressions stays open until
 those are evaluated too, each as a call of its own, so a changed child re-runs alone.
 
+Task options decide reuse (cache_options.py: ``cache_scope``, ``check_valid="shallow"``
+served from a call's final result by db/shallow.py, ``prov=False``); each call sees a context
+(context.py) from which its lazy defaults and options are filled (call_defaults.py). Built-ins
+defined elsewhere (get_context, apply_tags, fork_thread, subrun) are looked up in builtins.py.
+
 Recording and display are hook listeners (hooks.py); executors know nothing of this module.
 """
 
@@ -88,7 +93,8 @@ class Scheduler:
         self._outstanding: dict[str, Job] = {}
         self._expr_promises: dict[tuple[int, int], tuple[Expression, Promise]] = {}
         self.execution: Execution | None = None
-        self.context: dict[str, Any] = load_context(self.config)
+        self.configured_context: dict[str, Any] = load_context(self.config)
+        self.context = self.configured_context  # this run's: configured, then run(context=)
         self._context_hash = context_hash(self.context)
         self._known_task_hashes: frozenset[str] | None = None
 
@@ -123,9 +129,9 @@ class Scheduler:
         execution.
         """
         self.check_executors()
-        if context:
-            self.context = merge_context(self.context, context)
-            self._context_hash = context_hash(self.context)
+        self.context = (merge_context(self.configured_context, context) if context
+                        else self.configured_context)
+        self._context_hash = context_hash(self.context)
         self._known_task_hashes = None
         execution = self.execution = Execution(list(argv or []))
         execution.tags = list(tags)

@@ -63,6 +63,8 @@ def test_a_context_change_reruns_only_the_tasks_that_read_it(
     same = make_scheduler()
     assert same.run(main(), context={"my_tool": {"param": 10}})["values"][0] == "0:True:10"
     assert ran == []
+    # A run's context is its own: the next run of the same scheduler is back to the config's.
+    assert same.run(main())["values"][0] == "0:True:None"
 
 
 def test_update_context_reaches_the_calls_below(make_scheduler) -> None:
