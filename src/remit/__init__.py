@@ -3,17 +3,18 @@
 The public API only; the logic lives in the submodules.
 """
 
+from remit import functools as _functools  # noqa: F401 - registers remit's helper tasks
 from remit.__about__ import __version__
 from remit.cache_options import CacheCheckValid, CacheScope
 from remit.context import get_context
-from remit.expression import catch, cond, quote
+from remit.expression import catch, cond, quote, throw
 from remit.files import Dir, File, StagingDir, StagingFile
 from remit.jobs import JobInfo
 from remit.prov import no_prov
 from remit.scheduler import Scheduler
 from remit.scripting import script
 from remit.tags import apply_tags
-from remit.task import Task, get_task, task
+from remit.task import PartialTask, Task, get_task, task
 
 __all__ = [
     "__version__",
@@ -22,6 +23,7 @@ __all__ = [
     "Dir",
     "File",
     "JobInfo",
+    "PartialTask",
     "Scheduler",
     "StagingDir",
     "StagingFile",
@@ -35,4 +37,5 @@ __all__ = [
     "quote",
     "script",
     "task",
+    "throw",
 ]

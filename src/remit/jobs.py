@@ -54,10 +54,12 @@ class Job:
     sources: dict[str, Job] = field(default_factory=dict)  # argument -> job that produced it
     promise: Any = None
     call_text: str = ""
+    cpu_seconds: float | None = None  # CPU time of the body, where the executor measures it
     context: dict[str, Any] | None = None  # context variables seen by this call (None: empty)
     context_hash: str = ""  # hash of ``context`` when it is not empty
     prov: bool = True  # False: not recorded in the store (task option prov=False, no_prov)
     subtree: frozenset[str] | None = None  # task hashes below a call served by shallow caching
+
 
     @property
     def short_id(self) -> str:

@@ -18,18 +18,19 @@ Recording and display are hook listeners (hooks.py); executors know nothing of t
 from __future__ import annotations
 
 import gc
+import os
 import queue
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from remit.builtins import BUILTINS
 from remit.cache_options import CachePolicy, CacheScope, cache_policy
 from remit.call_defaults import fill_call, job_info_names, lazy_parts
-from remit.config import DEFAULT_EXECUTOR, Config, load_config
+from remit.config import IMPLICIT_EXECUTORS, Config, config_from_dict, load_config
 from remit.context import context_hash, load_context, merge_context
-from remit.errors import ConfigError, RemitError
+from remit.errors import ConfigError, RemitError, TaskError
 from remit.executors import Executor, create_executor
 from remit.executors.base import failure_from_exception
 from remit.expression import (
@@ -52,6 +53,7 @@ from remit.hashing import (
 from remit.hooks import Hooks
 from remit.jobs import Execution, Job, JobFailure, JobInfo, JobState
 from remit.promise import Promise, all_of, resolved
+from remit.scheduler_tasks import find_scheduler_task
 from remit.subrun import subrun
 from remit.task import Task, registered_tasks
 from remit.threads import fork_thread, join_thread
@@ -61,7 +63,11 @@ _NO_REUSE = CachePolicy(CacheScope.NONE, False, True, False)
 
 
 class ExecutionFailed(RemitError):
-    """The root expression failed; ``failure`` holds the original error and failing job."""
+    """The root expression failed; ``failure`` holds the original error and failing job.
+
+    ``Scheduler.execute`` raises it (the command line prints the failing job's path from
+    it); ``Scheduler.run`` raises the task's own exception instead.
+    """
 
     def __init__(self, failure: JobFailure, execution: Execution) -> None:
         super().__init__(str(failure))
@@ -69,17 +75,37 @@ class ExecutionFailed(RemitError):
         self.execution = execution
 
 
+class RemoteTraceback(Exception):
+    """The traceback of a task that failed in another process or machine, as text.
+
+    ``Scheduler.run`` chains it as the ``__cause__`` of the task's exception when that
+    exception arrived without a traceback of its own (it was pickled), so the traceback
+    Python prints shows where the task failed.
+    """
+
+    def __str__(self) -> str:
+        return "\n" + str(self.args[0]).rstrip()
+
+
 class Scheduler:
     """Evaluates lazy task expressions, with memoization and provenance hooks."""
 
     def __init__(
         self,
-        config: Config | None = None,
+        config: Config | Mapping[str, Mapping[str, Any]] | str | os.PathLike[str] | None = None,
         backend: Any = None,
         use_cache: bool = True,
         listeners: Sequence[Any] = (),
     ) -> None:
-        self.config = config or load_config()
+        """``config``: a Config, ini-like sections as a dict (``{"executors.batch": {...}}``),
+        a config directory, or None (the nearest ``.remit/``; none needed). Without a
+        ``backend`` nothing is recorded and calls are shared only within one run."""
+        if isinstance(config, Config):
+            self.config = config
+        elif isinstance(config, Mapping):
+            self.config = config_from_dict(config)
+        else:
+            self.config = load_config(config)
         self.backend = backend
         self.use_cache = use_cache
         self.hooks = Hooks(listeners)
@@ -92,6 +118,7 @@ class Scheduler:
         self._by_eval: dict[str, Job] = {}
         self._outstanding: dict[str, Job] = {}
         self._expr_promises: dict[tuple[int, int], tuple[Expression, Promise]] = {}
+        self._added_executors: set[str] = set()
         self.execution: Execution | None = None
         self.configured_context: dict[str, Any] = load_context(self.config)
         self.context = self.configured_context  # this run's: configured, then run(context=)
@@ -100,17 +127,42 @@ class Scheduler:
 
     # -- public ---------------------------------------------------------------------------
 
+    def add_executor(self, executor: Executor | str, options: dict[str, str] | None = None) -> None:
+        """Use an executor under its name: an Executor, or a name and its ini-style options.
+
+        ``scheduler.add_executor(LocalExecutor("batch"))`` runs the tasks of executor
+        ``batch`` locally (e.g. in tests); ``add_executor("procs", {"type": "local",
+        "mode": "process"})`` defines one as an ``[executors.procs]`` section would.
+        """
+        if isinstance(executor, str):
+            if options is None or not options.get("type"):
+                raise ConfigError(
+                    f"add_executor({executor!r}, options): options need a 'type', e.g. "
+                    "{'type': 'local', 'mode': 'process'}"
+                )
+            name = executor
+            self._executors.pop(name, None)
+            executor = self._executor(name, dict(options))
+        name = executor.name
+        self._executors[name] = executor
+        executor.use_cache = self.use_cache
+        self._added_executors.add(name)
+
     def check_executors(self, tasks: dict[str, Task] | None = None) -> None:
         """Validate every configured executor and every task's executor name, up front."""
         for name, options in self.config.executors.items():
-            self._executor(name, options)
+            if name not in self._added_executors:
+                self._executor(name, options)
         for fullname, task in (tasks if tasks is not None else registered_tasks()).items():
             name = task.executor
             if isinstance(name, Expression):  # get_context(...): checked per call
                 continue
-            if name != DEFAULT_EXECUTOR and name not in self.config.executors:
+            if name not in IMPLICIT_EXECUTORS and name not in self.config.executors \
+                    and name not in self._added_executors:
                 where = self.config.path or self.config.config_dir / "remit.ini"
-                known = ", ".join(sorted({DEFAULT_EXECUTOR, *self.config.executors}))
+                known = ", ".join(
+                    sorted({*IMPLICIT_EXECUTORS, *self.config.executors, *self._added_executors})
+                )
                 raise ConfigError(
                     f"task {fullname} uses executor {name!r}, which is not configured "
                     f"(known: {known}); add an [executors.{name}] section to {where}"
@@ -123,12 +175,38 @@ class Scheduler:
         context: dict[str, Any] | None = None,
         tags: Sequence[tuple[str, Any]] = (),
     ) -> Any:
+        """Evaluate ``expr`` to a concrete value; if a task failed, raise its own exception.
+
+        A ``ValueError`` raised inside a task comes out as that ``ValueError``; when the task
+        ran in another process or machine, its traceback text is chained as the cause
+        (RemoteTraceback). ``execute`` raises ExecutionFailed instead. ``context`` is merged
+        over the configured context; ``tags`` are recorded on the execution.
+        """
+        try:
+            return self.execute(expr, argv, context=context, tags=tags)
+        except ExecutionFailed as failed:
+            failure = failed.failure
+        raise _original_error(failure)  # outside the except: no ExecutionFailed context
+
+    def execute(
+        self,
+        expr: Any,
+        argv: Sequence[str] | None = None,
+        check_tasks: bool = False,
+        context: dict[str, Any] | None = None,
+        tags: Sequence[tuple[str, Any]] = (),
+    ) -> Any:
         """Evaluate ``expr`` to a concrete value; raise ExecutionFailed if it failed.
 
-        ``context`` is merged over the configured context; ``tags`` are recorded on the
-        execution.
+        Configured executors are checked first; with ``check_tasks`` (``remit run``) so is
+        every registered task's executor name, before anything runs. Otherwise a missing
+        executor fails the call that needs it, as in redun, so a test module may define
+        tasks for executors a test never reaches. ``context`` is merged over the configured
+        context for this run; ``tags`` are recorded on the execution.
         """
-        self.check_executors()
+        self.check_executors(None if check_tasks else {})
+        # Calls are shared within one run only: a Scheduler run twice starts afresh.
+        self._by_eval, self._expr_promises, self._cache_queue = {}, {}, []
         self.context = (merge_context(self.configured_context, context) if context
                         else self.configured_context)
         self._context_hash = context_hash(self.context)
@@ -196,15 +274,18 @@ class Scheduler:
                     break
                 self._job_reported(*event)
 
-    def evaluate(self, value: Any, parent: Job | None) -> Promise:
-        """A Promise of ``value`` evaluated as a part of ``parent`` (for built-in handlers)."""
-        return self._evaluate(value, parent)
-
     def _report(self, job: Job, result: Any, failure: JobFailure | None) -> None:
         """Executor callback, from any thread: queue the report for the loop."""
         self._events.put((job, result, failure))
 
     # -- evaluation -----------------------------------------------------------------------
+
+    def evaluate(self, value: Any, parent: Job | None) -> Promise:
+        """A promise of ``value`` fully evaluated, as a child of ``parent`` (scheduler tasks).
+
+        Only for scheduler tasks' handlers, which run on the scheduler's loop.
+        """
+        return self._evaluate(value, parent)
 
     def _evaluate(self, value: Any, parent: Job | None) -> Promise:
         """A promise of ``value`` with every expression inside it evaluated."""
@@ -245,11 +326,7 @@ class Scheduler:
                 promise.reject,
             )
         elif isinstance(expr, SchedulerExpression):
-            handler = BUILTINS.get(expr.kind)
-            if handler is not None:
-                handler(self, expr, parent, promise)
-            else:
-                getattr(self, f"_start_{expr.kind}")(expr, parent, promise)
+            self._start_scheduler_expression(expr, parent, promise)
         elif isinstance(expr, ValueExpression):
             promise.resolve(expr.value)
         else:  # pragma: no cover - every Expression subclass is handled above
@@ -264,6 +341,28 @@ class Scheduler:
             promise.reject(failure_from_exception(exc, parent))
             return
         self._evaluate(value, parent).then(promise.resolve, promise.reject)
+
+    def _start_scheduler_expression(
+        self, expr: SchedulerExpression, parent: Job | None, promise: Promise
+    ) -> None:
+        builtin = getattr(self, f"_start_{expr.kind}", None)
+        if builtin is not None:
+            builtin(expr, parent, promise)
+            return
+        own = BUILTINS.get(expr.kind)
+        if own is not None:
+            own(self, expr, parent, promise)
+            return
+        handler = find_scheduler_task(expr.kind)
+        if handler is None:
+            error = TaskError(f"unknown scheduler task {expr.kind!r}: import the module that "
+                              "defines it in the workflow")
+            promise.reject(JobFailure(error, f"TaskError: {error}\n", parent))
+            return
+        try:
+            handler.start(self, parent, promise, expr.args)
+        except Exception as exc:
+            promise.reject(failure_from_exception(exc, parent))
 
     def _start_cond(self, expr: SchedulerExpression, parent: Job | None, promise: Promise) -> None:
         pred, then, otherwise = expr.args
@@ -531,6 +630,17 @@ class Scheduler:
 _MISS = object()
 
 
+def _original_error(failure: JobFailure) -> BaseException:
+    """The exception a failed task raised, with its remote traceback chained if it has none."""
+    error = failure.error
+    while isinstance(error, JobFailure):
+        error = error.error
+    text = failure.traceback_text
+    if error.__traceback__ is None and error.__cause__ is None and "Traceback" in text:
+        error.__cause__ = RemoteTraceback(text)
+    return error
+
+
 def _refresh_call_arguments(result: Any) -> None:
     """Bring Files inside a cached result's pending calls up to date.
 
@@ -566,5 +676,6 @@ def _still_valid(value: Any) -> bool:
 
 
 __all__ = [
-    "ExecutionFailed", "JobInfo", "Scheduler", "fork_thread", "join_thread", "subrun",
+    "ExecutionFailed", "JobInfo", "RemoteTraceback", "Scheduler", "fork_thread", "join_thread",
+    "subrun",
 ]

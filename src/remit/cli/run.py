@@ -92,7 +92,8 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool,
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        result = scheduler.run(expr, argv, context=context, tags=tags or ())
+        result = scheduler.execute(expr, argv, check_tasks=True, context=context,
+                                   tags=tags or ())
     except ExecutionFailed as failed:
         _print_failure(failed)
         return 1
@@ -154,17 +155,20 @@ def _param_type(annotation: Any) -> tuple[click.ParamType, bool]:
 
 
 class _ConvertedType(click.ParamType):
-    """Builds a value of the annotated class from the option's text, e.g. File(path)."""
+    """Builds a value of the annotated class from the option's text, e.g. File(path), or
+    with the class's ``parse_arg`` (remit.value)."""
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
         self.name = cls.__name__
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from remit.value import parse_arg
+
         if isinstance(value, self.cls):
             return value
         try:
-            return self.cls(value)
+            return parse_arg(self.cls, value)
         except Exception as exc:
             self.fail(f"{value!r} is not a valid {self.name}: {exc}", param, ctx)
 

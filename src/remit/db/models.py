@@ -66,6 +66,7 @@ job = Table(
     Column("start_time", Float, nullable=False),
     Column("end_time", Float),
     Column("error", Text),
+    Column("cpu_seconds", Float),  # CPU time of the task body, where the executor measures it
 )
 
 task = Table(

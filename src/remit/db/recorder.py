@@ -171,6 +171,7 @@ class ProvenanceRecorder:
             "call": job.describe_call(),
             "status": job.state.value, "cached": job.cached, "start_time": job.start_time,
             "end_time": job.end_time, "error": _error_text(error) if error else None,
+            "cpu_seconds": job.cpu_seconds,
         })
 
     def _argument_rows(self, job: Job) -> None:

@@ -1,14 +1,14 @@
 """call_subtree: task hashes below shallow-checked calls
 
 Revision ID: 0002_lang2
-Revises: 0001
+Revises: 0002_ui
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_lang2"
-down_revision = "0001"
+down_revision = "0002_ui"
 branch_labels = None
 depends_on = None
 
