@@ -14,7 +14,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-from remit.context import get_context_value
+from remit.context import GET_CONTEXT, get_context_value
 from remit.errors import TaskError
 from remit.expression import Expression, SchedulerExpression
 from remit.hashing import map_nested
@@ -101,7 +101,7 @@ def job_info_names(parts: LazyParts, args: tuple, kwargs: dict[str, Any]) -> lis
 
 def _resolve(value: Any, context: dict[str, Any] | None, task: Any, name: str) -> Any:
     def leaf(item: Any) -> Any:
-        if isinstance(item, SchedulerExpression) and item.kind == "get_context":
+        if isinstance(item, SchedulerExpression) and item.kind == GET_CONTEXT:
             var_path, default = item.args
             return get_context_value(context, var_path, _resolve(default, context, task, name))
         if isinstance(item, Expression):

@@ -10,7 +10,7 @@ those are evaluated too, each as a call of its own, so a changed child re-runs a
 Task options decide reuse (cache_options.py: ``cache_scope``, ``check_valid="shallow"``
 served from a call's final result by db/shallow.py, ``prov=False``); each call sees a context
 (context.py) from which its lazy defaults and options are filled (call_defaults.py). Built-ins
-defined elsewhere (get_context, apply_tags, fork_thread, subrun) are looked up in builtins.py.
+defined elsewhere (get_context, apply_tags, fork_thread, subrun) are scheduler tasks.
 
 Recording and display are hook listeners (hooks.py); executors know nothing of this module.
 """
@@ -25,7 +25,6 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from remit.builtins import BUILTINS
 from remit.cache_options import CachePolicy, CacheScope, cache_policy
 from remit.call_defaults import fill_call, job_info_names, lazy_parts
 from remit.config import IMPLICIT_EXECUTORS, Config, config_from_dict, load_config
@@ -348,10 +347,6 @@ class Scheduler:
         builtin = getattr(self, f"_start_{expr.kind}", None)
         if builtin is not None:
             builtin(expr, parent, promise)
-            return
-        own = BUILTINS.get(expr.kind)
-        if own is not None:
-            own(self, expr, parent, promise)
             return
         handler = find_scheduler_task(expr.kind)
         if handler is None:

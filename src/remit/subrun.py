@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from remit.builtins import builtin
 from remit.expression import SchedulerExpression, TaskExpression
 from remit.hashing import normalize
 from remit.jobs import JobInfo
 from remit.pickling import dumps
+from remit.scheduler_tasks import scheduler_task
 from remit.task import registered_tasks, task
 
 _NO_VALUE_STORE = 2**62  # every value inline: the sub-store travels back as rows
@@ -111,8 +111,7 @@ def subrun(
     the parent's); ``load_modules``: modules defining the tasks (default: those of every
     loaded task); ``task_options`` (``memory=``, ``vcpus=``, ...) configure the subrun job.
     """
-    return SchedulerExpression(
-        "subrun", (expr, executor, config, new_execution, load_modules, task_options))
+    return _subrun(expr, executor, config, new_execution, load_modules, task_options)
 
 
 @task(name="subrun_root", namespace="remit", version="1", check_valid="shallow",
@@ -150,6 +149,9 @@ def _subrun_root(expr: Deferred, setup: SubrunSetup, job: JobInfo = JobInfo()) -
     assert scheduler.execution is not None
     return SubrunOutcome(result, records, _status_lines(log), scheduler.execution.id,
                          setup.new_execution)
+
+
+_subrun_root.internal = True  # remit's own helper
 
 
 def _open_cache(cache_store: tuple[str, str] | None) -> Any:
@@ -217,9 +219,11 @@ def _parent_config(scheduler: Any, config: dict[str, Any] | None) -> dict[str, A
     return {"executors": dict(parent.executors), "scheduler": options}
 
 
-@builtin("subrun")
-def _start_subrun(scheduler: Any, sexpr: SchedulerExpression, parent: Any, promise: Any) -> None:
-    expr, executor, config, new_execution, load_modules, task_options = sexpr.args
+@scheduler_task(name="subrun", namespace="remit")
+def _subrun(scheduler: Any, parent: Any, promise: Any, expr: Any, executor: str,
+            config: dict[str, Any] | None, new_execution: bool, load_modules: list[str] | None,
+            task_options: dict[str, Any]) -> None:
+    """Run the subrun job on ``executor``; resolve with the sub-workflow's value."""
     modules, import_paths = _module_roots(load_modules)
     context = (parent.context if parent is not None else scheduler.context) or {}
     root = _subrun_root.with_options(executor=executor, **task_options)

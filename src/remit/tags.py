@@ -16,11 +16,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from remit.builtins import builtin
 from remit.errors import ConfigError, RemitError, TaskError
 from remit.expression import SchedulerExpression
 from remit.hashing import hash_value
 from remit.jobs import JobFailure
+from remit.scheduler_tasks import scheduler_task
 
 Tags = list[tuple[str, Any]]
 
@@ -30,9 +30,7 @@ def apply_tags(
     execution_tags: Iterable[tuple[str, Any]] = (),
 ) -> SchedulerExpression:
     """Lazily return ``value``, tagging the value, the calling job and/or the execution."""
-    return SchedulerExpression(
-        "apply_tags", (value, _pairs(tags), _pairs(job_tags), _pairs(execution_tags))
-    )
+    return _apply_tags(value, _pairs(tags), _pairs(job_tags), _pairs(execution_tags))
 
 
 def _pairs(tags: Any) -> Any:
@@ -72,9 +70,11 @@ def parse_tag_option(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-@builtin("apply_tags")
-def _start_apply_tags(scheduler: Any, expr: SchedulerExpression, parent: Any,
-                      promise: Any) -> None:
+@scheduler_task(name="apply_tags", namespace="remit")
+def _apply_tags(scheduler: Any, parent: Any, promise: Any, value: Any, tags: Tags,
+                job_tags: Tags, execution_tags: Tags) -> None:
+    """Evaluate the value and the tags, route the tags, resolve with the value."""
+
     def tag(evaluated: Any) -> None:
         value, tags, job_tags, execution_tags = evaluated
         if parent is None or parent.prov:
@@ -91,7 +91,8 @@ def _start_apply_tags(scheduler: Any, expr: SchedulerExpression, parent: Any,
                 parent.tags.update((key, tag_text(v)) for key, v in job_tags)
         promise.resolve(value)
 
-    scheduler.evaluate(expr.args, parent).then(tag, promise.reject)
+    scheduler.evaluate((value, tags, job_tags, execution_tags), parent).then(
+        tag, promise.reject)
 
 
 __all__ = ["apply_tags", "parse_tag_option", "tag_text", "task_tags"]

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, select
 from remit import CacheScope, task
 from remit.db import models
 from remit.errors import TaskError
-from remit.prov import no_prov
+from remit.functools import no_prov
 from remit.task import _registry
 
 remit_namespace = "tests.lang.cache_options"
