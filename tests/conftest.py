@@ -103,3 +103,23 @@ def status_row(output: str, task: str) -> list[int]:
     if not rows:
         raise AssertionError(f"no status row for {task} in:\n{output}")
     return [int(n) for n in rows[-1].split()[3:]]
+
+
+def invoke_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a `remit` command in this process with click's runner (much cheaper than a child
+    process; not for `remit run`, which imports workflow modules), from directory ``cwd``."""
+    from click.testing import CliRunner
+
+    from remit.cli import main
+
+    previous = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(main, list(args), env={"REMIT_CONFIG": None},
+                                    prog_name="remit")
+    finally:
+        os.chdir(previous)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(["remit", *args], result.exit_code, result.stdout,
+                                       result.stderr)

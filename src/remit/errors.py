@@ -14,6 +14,7 @@
     ├── RemoteJobError         a task failed in another process or machine (remote traceback)
     ├── FileError              a File or Dir could not be read, written or staged
     └── DBError                the provenance store is unreachable or inconsistent
+        └── NoDatabaseError    nothing recorded yet where a reader looked (no database)
 
 This module owns only the classes; it imports nothing from remit.
 """
@@ -93,3 +94,7 @@ class FileError(RemitError):
 
 class DBError(RemitError):
     """The provenance store is unreachable or inconsistent."""
+
+
+class NoDatabaseError(DBError):
+    """A read-only command found no provenance database (nothing was recorded there yet)."""

@@ -15,7 +15,17 @@ from remit.__about__ import __version__
 
 _SUBCOMMANDS = {
     "run": "remit.cli.run:run",
+    "info": "remit.cli.info:info",
     "log": "remit.cli.log:log",
+    "init": "remit.cli.init:init",
+    "tag": "remit.cli.tag:tag",
+    "db": "remit.cli.db:db",
+    "export": "remit.cli.transfer:export",
+    "import": "remit.cli.transfer:import_",
+    "push": "remit.cli.transfer:push",
+    "pull": "remit.cli.transfer:pull",
+    "aws": "remit.cli.aws:aws",
+    "fs": "remit.cli.fs:fs",
     "oneshot": "remit.cli.oneshot:oneshot",
     "view-pickle": "remit.cli.view_pickle:view_pickle",
     "emulate": "remit.cli.emulate:emulate",

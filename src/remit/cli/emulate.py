@@ -20,7 +20,12 @@ from remit.emulate import DEFAULT_MAX_JOBS
 
 @click.group()
 def emulate() -> None:
-    """Run local stand-ins for cloud services, for development and tests."""
+    """Run local stand-ins for cloud services, for development and tests.
+
+    \b
+    Example:
+      remit emulate aws --port 0 --bucket my-bucket
+    """
 
 
 @emulate.command(short_help="Serve a local AWS: S3, Batch (jobs really run), Logs, IAM, STS.")
@@ -84,6 +89,10 @@ def aws(
     Batch jobs really run: as local processes (warm unless --cold), or with --containers in
     containers of their images. Prints `export VAR=value` lines for the client on stdout, then
     `[remit] AWS stand-in ready on URL` on stderr once it accepts connections.
+
+    \b
+    Example:
+      remit emulate aws --bucket my-bucket > aws.env &   # then: source aws.env
     """
     from botocore.exceptions import ClientError
 

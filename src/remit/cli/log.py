@@ -2,6 +2,7 @@
 
     remit log                    recent executions
     remit log ID                 an execution, job, call node, task or value by id prefix
+    remit log -                  the last execution
     remit log PATH               which job produced a File (local path or s3:// URL), from what
     remit log --file             recorded Files
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 import click
 
+from remit.cli.store import config_option, open_store, remit_errors
 from remit.display import format_duration, format_time
 
 _PREVIEW = 120
@@ -24,30 +26,33 @@ _PREVIEW = 120
 @click.argument("target", required=False)
 @click.option("--file", "list_files", is_flag=True, help="List recorded Files.")
 @click.option("-n", "--limit", default=20, show_default=True, help="How many rows to list.")
-@click.option("-c", "--config", "config_dir", metavar="DIR", help="Config directory.")
+@config_option
 def log(target: str | None, list_files: bool, limit: int, config_dir: str | None) -> None:
-    """Show recorded executions, jobs and File provenance."""
-    from remit.config import load_config
-    from remit.db.backend import Backend
-    from remit.db.query import Query
-    from remit.errors import RemitError
+    """Show recorded executions, jobs and File provenance (reads only).
 
-    try:
-        config = load_config(config_dir)
-        backend = Backend.for_config_dir(config.config_dir, config.backend)
-        with backend.engine.connect() as conn:
-            view = _LogView(Query(conn))
-            if list_files:
-                view.files(limit)
-            elif target is None:
-                view.executions(limit)
-            elif _looks_like_path(target):
-                view.file(_normalize_path(target))
-            else:
-                view.lookup(target)
-        backend.close()
-    except RemitError as exc:
-        raise click.ClickException(str(exc)) from None
+    \b
+    Examples:
+      remit log                      recent executions
+      remit log -                    the last execution
+      remit log 3f2a9c1b             an execution, job, call node, task or value
+      remit log s3://bucket/out.tsv  which job made this File, from what
+    """
+    from remit.db.query import Query
+
+    backend = open_store(config_dir)
+    with remit_errors(), backend.engine.connect() as conn:
+        view = _LogView(Query(conn))
+        if list_files:
+            view.files(limit)
+        elif target is None:
+            view.executions(limit)
+        elif target == "-":
+            view.last_execution()
+        elif _looks_like_path(target):
+            view.file(_normalize_path(target))
+        else:
+            view.lookup(target)
+    backend.close()
 
 
 def _looks_like_path(target: str) -> bool:
@@ -82,6 +87,13 @@ class _LogView:
         self.echo("Recent executions:\n")
         for row in rows:
             self.echo("  " + self._execution_line(row) + f"  ({row['n_jobs']} jobs)")
+
+    def last_execution(self) -> None:
+        rows = self.q.recent_executions(1)
+        if not rows:
+            raise click.ClickException("no executions recorded yet; `remit run FILE TASK` "
+                                       "records one")
+        self.execution(rows[0])
 
     def _execution_line(self, row: Any) -> str:
         import json

@@ -24,7 +24,15 @@ import click
 def oneshot(module: str, task_name: str, import_paths: tuple[str, ...], code: str | None,
             input_path: str, output_path: str, error_path: str, no_cache: bool,
             array_job: bool) -> None:
-    """Run TASK_NAME from MODULE once, reading arguments from and writing results to scratch."""
+    """Run TASK_NAME from MODULE once, reading arguments from and writing results to scratch.
+
+    This is the command a Batch job or container runs; users rarely type it.
+
+    \b
+    Example:
+      remit oneshot workflow --import-path . --input s3://b/jobs/H/input \\
+        --output s3://b/jobs/H/output --error s3://b/jobs/H/error workflow.main
+    """
     from remit.__about__ import __version__
     from remit.remote.oneshot import OneshotRequest, run_oneshot
 

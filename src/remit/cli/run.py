@@ -1,16 +1,16 @@
 """`remit run FILE TASK [--param value ...]`: evaluate a task with caching and provenance.
 
 The task's parameters become command-line options (``output_path`` -> ``--output-path``),
-typed by their annotations, with their defaults; ``remit run FILE TASK --help`` lists them.
+typed by their annotations (``cli/params.py``); ``remit run FILE TASK --help`` lists them and
+``remit run FILE help`` lists the tasks. ``--rerun`` takes the recorded arguments of an
+execution (``cli/rerun.py``); ``--pdb`` opens the debugger on the failing task's frame.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 import pprint
 import sys
-import typing
 from typing import Any
 
 import click
@@ -33,6 +33,10 @@ from remit.progress import log_line
               help="Merge a JSON context file; repeatable.")
 @click.option("-t", "--tag", "tag_items", multiple=True, metavar="KEY=VALUE",
               help="Tag the execution; repeatable.")
+@click.option("--pdb", "use_pdb", is_flag=True,
+              help="On failure, open the Python debugger where the (local) task failed.")
+@click.option("--rerun", "rerun_id", metavar="EXEC_ID",
+              help="Run an execution again with its recorded workflow, task and arguments.")
 @click.option("-h", "--help", "show_help", is_flag=True, help="Show this message and exit.")
 @click.argument("workflow", required=False)
 @click.argument("task_name", required=False)
@@ -45,35 +49,84 @@ def run(
     context_items: tuple[str, ...],
     context_files: tuple[str, ...],
     tag_items: tuple[str, ...],
+    use_pdb: bool,
+    rerun_id: str | None,
     show_help: bool,
     workflow: str | None,
     task_name: str | None,
     task_args: tuple[str, ...],
 ) -> None:
-    """Run TASK from WORKFLOW (a .py file or module); task options follow TASK."""
-    if show_help or not workflow or not task_name:
-        click.echo(ctx.get_help())
-        ctx.exit(0 if show_help else 2)
+    """Run TASK from WORKFLOW (a .py file or module); task options follow TASK.
+
+    remit's own options come before WORKFLOW (or end them with --).
+
+    \b
+    Examples:
+      remit run workflow.py main --n 10      run a task
+      remit run workflow.py help             list the tasks in workflow.py
+      remit run workflow.py main --help      a task's parameters, types and defaults
+      remit run --pdb workflow.py main       debug the failing task
+      remit run --rerun 3f2a9c1b             run an execution again with its arguments
+    """
+    if workflow and workflow.startswith("-") and workflow != "-":
+        raise click.UsageError(f"no such option: {workflow} (remit's own options come before "
+                               "WORKFLOW; see remit run --help)")
     from remit.config import load_config
     from remit.context import extra_context
-    from remit.loader import find_task, load_workflow
     from remit.tags import parse_tag_option
 
     try:
         config = load_config(config_dir)
         context = extra_context(context_files, context_items)
         tags = [parse_tag_option(item) for item in tag_items]
-        module = load_workflow(workflow)
-        task = find_task(module, task_name)
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
-    kwargs = _parse_task_args(task, task_args, f"remit run {workflow} {task_name}")
     argv = ["remit", "run", *sys.argv[2:]] if sys.argv[1:2] == ["run"] else ["remit", "run"]
-    sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache,
+    recorded_kwargs = None
+    if rerun_id:
+        if workflow or task_name:
+            raise click.UsageError("--rerun takes no WORKFLOW or TASK: they are recorded")
+        from remit.cli.rerun import recorded_run
+
+        recorded = recorded_run(config, rerun_id, run)
+        workflow, task_name, task_args = recorded.workflow, recorded.task_name, recorded.task_args
+        argv, recorded_kwargs = recorded.argv, recorded.kwargs
+        log_line(f"Rerun of Exec {recorded.execution_id[:8]}: {' '.join(argv[1:])}")
+    if show_help or not workflow or not task_name:
+        click.echo(ctx.get_help())
+        ctx.exit(0 if show_help else 2)
+    task = _load_task(workflow, task_name)
+    if task is None:  # `remit run FILE help`
+        return
+    if recorded_kwargs is not None:
+        kwargs = recorded_kwargs
+    else:
+        from remit.cli.params import parse_task_args
+
+        if task_args[:1] == ("--",):  # `remit run FILE TASK -- --x 1`: remit's options ended
+            task_args = task_args[1:]
+        kwargs = parse_task_args(task, task_args, f"remit run {workflow} {task_name}")
+    sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache, use_pdb=use_pdb,
                       context=context, tags=tags))
 
 
-def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool,
+def _load_task(workflow: str, task_name: str) -> Any:
+    """Import the workflow and find the task; ``help`` lists the tasks and returns None."""
+    from remit.loader import find_task, load_workflow
+
+    try:
+        module = load_workflow(workflow)
+        if task_name == "help":
+            from remit.cli.info import list_tasks
+
+            list_tasks(module, workflow)
+            return None
+        return find_task(module, task_name)
+    except RemitError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool, use_pdb: bool = False,
              context: dict[str, Any] | None = None, tags: list[Any] | None = None) -> int:
     """Run the expression with the recorder and the run log; return the exit code."""
     from remit.db.backend import Backend
@@ -96,6 +149,8 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool,
                                    tags=tags or ())
     except ExecutionFailed as failed:
         _print_failure(failed)
+        if use_pdb:
+            _post_mortem(failed.failure.error)
         return 1
     except KeyboardInterrupt:
         backend.close()
@@ -131,81 +186,15 @@ def _print_failure(failed: Any) -> None:
     sys.stderr.flush()
 
 
-# -- task parameters as options -------------------------------------------------------------
+def _post_mortem(error: BaseException) -> None:
+    """Open pdb on the frame where the task raised (only a task run in this process has one)."""
+    tb = error.__traceback__
+    if tb is None:
+        log_line("--pdb: the task failed in another process or machine, so there is no frame "
+                 "to debug here; run it on a thread executor to debug it")
+        return
+    import pdb
 
-_SCALARS: dict[Any, click.ParamType] = {
-    int: click.INT, float: click.FLOAT, str: click.STRING, bool: click.BOOL,
-}
-
-
-def _param_type(annotation: Any) -> tuple[click.ParamType, bool]:
-    """The click type for an annotation and whether the option repeats (list[X])."""
-    origin = typing.get_origin(annotation)
-    if origin in (list, tuple, set, frozenset):
-        inner = (typing.get_args(annotation) or (str,))[0]
-        return _param_type(inner)[0], True
-    if origin is typing.Union or origin is getattr(__import__("types"), "UnionType", None):
-        options = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _param_type(options[0]) if len(options) == 1 else (click.STRING, False)
-    if annotation in _SCALARS:
-        return _SCALARS[annotation], False
-    if isinstance(annotation, type) and annotation not in (object, typing.Any):
-        return _ConvertedType(annotation), False
-    return click.STRING, False
-
-
-class _ConvertedType(click.ParamType):
-    """Builds a value of the annotated class from the option's text, e.g. File(path), or
-    with the class's ``parse_arg`` (remit.value)."""
-
-    def __init__(self, cls: type) -> None:
-        self.cls = cls
-        self.name = cls.__name__
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        from remit.value import parse_arg
-
-        if isinstance(value, self.cls):
-            return value
-        try:
-            return parse_arg(self.cls, value)
-        except Exception as exc:
-            self.fail(f"{value!r} is not a valid {self.name}: {exc}", param, ctx)
-
-
-def _parse_task_args(task: Any, args: tuple[str, ...], prog: str) -> dict[str, Any]:
-    """Parse TASK's options from the command line into keyword arguments."""
-    signature = inspect.signature(task.func)
-    try:
-        hints = typing.get_type_hints(task.func)
-    except Exception:
-        hints = {}
-    params: list[click.Parameter] = []
-    for name, parameter in signature.parameters.items():
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        annotation = hints.get(name, parameter.annotation)
-        if annotation is inspect.Parameter.empty and parameter.default is not parameter.empty \
-                and parameter.default is not None:
-            annotation = type(parameter.default)
-        ptype, multiple = _param_type(annotation)
-        option = "--" + name.replace("_", "-")
-        required = parameter.default is parameter.empty
-        default = None if required else parameter.default
-        if ptype is click.BOOL and not multiple:
-            params.append(click.Option([f"{option}/--no-{option[2:]}", name], default=default,
-                                       required=required, show_default=True))
-            continue
-        params.append(click.Option([option, name], type=ptype, multiple=multiple,
-                                   default=default, required=required, show_default=True))
-    parsed: dict[str, Any] = {}
-    command = click.Command(
-        task.fullname, params=params, callback=lambda **kw: parsed.update(kw),
-        help=inspect.getdoc(task.func) or f"Run task {task.fullname}.",
-    )
-    code = command.main(list(args), prog_name=prog, standalone_mode=False)
-    if code is not None:  # --help was shown: the callback did not run
-        sys.exit(code)
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in parsed.items()
-            if not (v is None and signature.parameters[k].default is inspect.Parameter.empty)}
+    log_line("--pdb: post-mortem debugger on the failing task (q to quit)")
+    pdb.post_mortem(tb)
 

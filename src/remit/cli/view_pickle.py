@@ -12,7 +12,12 @@ import click
 @click.command(name="view-pickle")
 @click.argument("path", default="-")
 def view_pickle(path: str) -> None:
-    """Show a pickled scratch file (a path, an s3:// URL, or - for standard input)."""
+    """Show a pickled scratch file (a path, an s3:// URL, or - for standard input).
+
+    \b
+    Example:
+      remit view-pickle s3://my-bucket/remit/jobs/3f2a9c1b.../input
+    """
     if path == "-":
         data = sys.stdin.buffer.read()
     else:

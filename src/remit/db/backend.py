@@ -38,10 +38,12 @@ class Backend:
         db_uri: str,
         value_store: Path,
         min_store_size: int = DEFAULT_MIN_STORE_SIZE,
+        read_only: bool = False,
     ) -> None:
         self.db_uri = db_uri
         self.value_store = value_store
         self.min_store_size = min_store_size
+        self.read_only = read_only
         self._engine: Engine | None = None
         self._rows: dict[str, dict[Any, dict[str, Any]]] = {}
         self._pending = 0
@@ -49,12 +51,17 @@ class Backend:
         self._statements: dict[str, Any] = {}
 
     @classmethod
-    def for_config_dir(cls, config_dir: Path, backend_options: dict[str, str]) -> Backend:
-        """Build the backend named by ``[backend]`` (default SQLite in the config dir)."""
+    def for_config_dir(cls, config_dir: Path, backend_options: dict[str, str],
+                       read_only: bool = False) -> Backend:
+        """Build the backend named by ``[backend]`` (default SQLite in the config dir).
+
+        ``read_only``: never create or migrate anything (for `remit log` and other readers);
+        a missing database or an old schema is a DBError saying what to run.
+        """
         db_uri = backend_options.get("db_uri") or f"sqlite:///{config_dir / 'remit.db'}"
         store = Path(backend_options.get("value_store_path") or config_dir / "values")
         size = int(backend_options.get("value_store_min_size", DEFAULT_MIN_STORE_SIZE))
-        return cls(db_uri, store, size)
+        return cls(db_uri, store, size, read_only=read_only)
 
     @property
     def engine(self) -> Engine:
@@ -64,6 +71,10 @@ class Backend:
         return self._engine
 
     def _connect(self) -> Engine:
+        if self.read_only:
+            from remit.db.readonly import connect_read_only
+
+            return connect_read_only(self.db_uri)
         if self.db_uri.startswith("sqlite:///"):
             Path(self.db_uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -128,6 +139,20 @@ class Backend:
         except Exception:  # gone from the store, or its class no longer importable: a miss
             return _MISSING
         return _MISSING
+
+    def load_values(self, value_hashes: Sequence[str]) -> dict[str, Any]:
+        """Stored values by hash (those gone or no longer loadable are absent)."""
+        found: dict[str, Any] = {}
+        val = models.value
+        with self.engine.connect() as conn:
+            for start in range(0, len(value_hashes), _CHUNK):
+                chunk = list(set(value_hashes[start:start + _CHUNK]))
+                query = select(val.c.hash, val.c.storage, val.c.data).where(val.c.hash.in_(chunk))
+                for value_hash, storage, data in conn.execute(query):
+                    loaded = self._deserialize(storage, data, value_hash)
+                    if loaded is not _MISSING:
+                        found[value_hash] = loaded
+        return found
 
     # -- cache ----------------------------------------------------------------------------
 

@@ -1,0 +1,100 @@
+"""`remit aws list-jobs|kill-jobs|logs` against the local AWS stand-in: jobs are found by
+their remit_execution_id tag, kill-jobs stops only that execution's jobs still in flight,
+and logs prints a job's CloudWatch stream."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import STANDIN_QUEUE, run_cli
+
+pytestmark = pytest.mark.aws
+
+JOB_DEFINITION = "remit-cli-test"
+
+
+@pytest.fixture
+def batch(aws_standin: Any) -> Any:
+    """A Batch client of the stand-in with a job definition registered."""
+    client = boto3.client("batch", endpoint_url=aws_standin.endpoint_url)
+    client.register_job_definition(
+        jobDefinitionName=JOB_DEFINITION, type="container",
+        containerProperties={"image": "remit:test", "command": ["true"],
+                             "resourceRequirements": [{"type": "VCPU", "value": "1"},
+                                                      {"type": "MEMORY", "value": "256"}]})
+    return client
+
+
+def submit(batch: Any, execution_id: str, script: str, task: str) -> str:
+    return batch.submit_job(
+        jobName="remit-cli-test", jobQueue=STANDIN_QUEUE, jobDefinition=JOB_DEFINITION,
+        containerOverrides={"command": ["sh", "-c", script]},
+        tags={"remit_execution_id": execution_id, "remit_job_id": str(uuid.uuid4()),
+              "remit_task_name": task},
+    )["jobId"]
+
+
+def wait_for(batch: Any, job_id: str, statuses: tuple[str, ...]) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while True:
+        job = batch.describe_jobs(jobs=[job_id])["jobs"][0]
+        if job["status"] in statuses:
+            return job
+        assert time.monotonic() < deadline, f"{job_id} still {job['status']}"
+        time.sleep(0.05)
+
+
+def test_list_kill_and_logs_of_an_execution(batch: Any, tmp_path: Path) -> None:
+    (tmp_path / ".remit").mkdir()
+    (tmp_path / ".remit" / "remit.ini").write_text(
+        f"[executors.batch]\ntype = aws_batch\nimage = remit:test\nqueue = {STANDIN_QUEUE}\n"
+        "s3_scratch = s3://remit-test/remit/\n")
+    ours, other = str(uuid.uuid4()), str(uuid.uuid4())
+    forever = submit(batch, ours, "echo started forever; exec sleep 60", "demo.forever")
+    done = submit(batch, ours, "echo hello from a short job; echo second line", "demo.short")
+    bystander = submit(batch, other, "exec sleep 60", "demo.other")
+    try:
+        wait_for(batch, forever, ("RUNNING",))
+        wait_for(batch, bystander, ("RUNNING",))
+        wait_for(batch, done, ("SUCCEEDED",))
+
+        listed = run_cli("aws", "list-jobs", ours[:8], cwd=tmp_path)
+        assert listed.returncode == 0, listed.stderr
+        rows = {line.split()[0]: line.split()[1:] for line in listed.stdout.splitlines()[1:]}
+        assert rows[forever][0] == "RUNNING" and rows[forever][-1] == "demo.forever"
+        assert rows[done][0] == "SUCCEEDED" and bystander not in rows
+
+        logs = run_cli("aws", "logs", done, cwd=tmp_path)
+        assert logs.returncode == 0, logs.stderr
+        assert logs.stdout.splitlines() == ["hello from a short job", "second line"]
+
+        killed = run_cli("aws", "kill-jobs", ours[:8], "--queue", STANDIN_QUEUE, cwd=tmp_path)
+        assert killed.returncode == 0, killed.stderr
+        assert f"Terminated {forever} (RUNNING) demo.forever" in killed.stdout
+        assert "1 job(s) of execution" in killed.stdout
+        stopped = wait_for(batch, forever, ("SUCCEEDED", "FAILED"))
+        assert stopped["status"] == "FAILED"
+        assert stopped["statusReason"] == "stopped by remit aws kill-jobs"
+        assert batch.describe_jobs(jobs=[bystander])["jobs"][0]["status"] == "RUNNING"
+        assert "started forever" in run_cli("aws", "logs", forever, cwd=tmp_path).stdout
+
+        left = run_cli("aws", "list-jobs", ours[:8], "--in-flight", cwd=tmp_path)
+        assert "No AWS Batch jobs found" in left.stdout
+    finally:
+        batch.terminate_job(jobId=forever, reason="test over")
+        batch.terminate_job(jobId=bystander, reason="test over")
+
+
+def test_aws_errors_are_one_line(batch: Any, tmp_path: Path) -> None:
+    proc = run_cli("aws", "list-jobs", "abc", cwd=tmp_path)
+    assert proc.returncode == 2 and "pass --queue NAME" in proc.stderr
+    proc = run_cli("aws", "logs", str(uuid.uuid4()), cwd=tmp_path)
+    assert proc.returncode == 1 and "no AWS Batch job" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / ".remit").exists()
