@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from remit.errors import TaskError
 from remit.expression import SchedulerExpression, TaskExpression
 from remit.hashing import normalize
 from remit.jobs import JobInfo
@@ -111,6 +112,9 @@ def subrun(
     the parent's); ``load_modules``: modules defining the tasks (default: those of every
     loaded task); ``task_options`` (``memory=``, ``vcpus=``, ...) configure the subrun job.
     """
+    if "config_dir" in task_options:
+        raise TaskError("subrun(config_dir=...) is not supported: pass config={'executors': "
+                        "{...}, 'scheduler': {...}}, or nothing to use this run's configuration")
     return _subrun(expr, executor, config, new_execution, load_modules, task_options)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, select
 
 from remit import task
 from remit.db import models
+from remit.errors import TaskError
 from remit.scheduler import ExecutionFailed
 from remit.subrun import subrun
 from remit.task import _registry
@@ -110,3 +111,8 @@ def test_subrun_as_an_execution_of_its_own(make_scheduler, config_dir: Path) -> 
     sub_jobs = [j for j in jobs if j["execution_id"] == tag["value"]]
     assert sorted(j["call"].split("(")[0].rsplit(".", 1)[-1] for j in sub_jobs) == \
         ["pipeline", "square", "square"]
+
+
+def test_subrun_config_dir_is_a_clear_error() -> None:
+    with pytest.raises(TaskError, match=r"subrun\(config_dir=...\) is not supported"):
+        subrun(pipeline(2), executor="procs", config_dir=".remit")
