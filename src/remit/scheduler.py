@@ -54,6 +54,7 @@ from remit.jobs import Execution, Job, JobFailure, JobInfo, JobState
 from remit.promise import Promise, all_of, resolved
 from remit.scheduler_tasks import find_scheduler_task
 from remit.subrun import subrun
+from remit.tags import config_tags
 from remit.task import Task, registered_tasks
 from remit.threads import fork_thread, join_thread
 
@@ -211,7 +212,7 @@ class Scheduler:
         self._context_hash = context_hash(self.context)
         self._known_task_hashes = None
         execution = self.execution = Execution(list(argv or []))
-        execution.tags = list(tags)
+        execution.tags = [*config_tags(self.config), *tags]
         self.hooks.emit("on_execution_start", execution)
         root = self._evaluate(expr, None)
         try:

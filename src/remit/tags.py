@@ -4,7 +4,8 @@
 - ``apply_tags(value, tags=[...], job_tags=[...], execution_tags=[...])``: returns ``value``
   (lazily) and tags the value (by its hash; a File by its value hash), the calling job, or the
   execution;
-- ``remit run --tag k=v`` or ``Scheduler.run(..., tags=[("k", "v")])``: on the execution.
+- ``remit run --tag k=v``, ``Scheduler.run(..., tags=[("k", "v")])`` or a ``[tags]`` section
+  of remit.ini (``project = acme``): on the execution.
 
 Tags are stored in the ``tag`` table (one value per entity and key; text, JSON for non-text
 values) and shown by ``remit log``. This module parses and routes tags; the recorder stores them.
@@ -58,6 +59,11 @@ def tag_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=repr)
 
 
+def config_tags(config: Any) -> Tags:
+    """The ``[tags]`` section of remit.ini as execution tags (values JSON, else text)."""
+    return [parse_tag_option(f"{key}={raw}") for key, raw in getattr(config, "tags", {}).items()]
+
+
 def parse_tag_option(text: str) -> tuple[str, Any]:
     """``'k=v'`` from the command line; the value is JSON when it parses, else text."""
     key, sep, raw = text.partition("=")
@@ -95,4 +101,4 @@ def _apply_tags(scheduler: Any, parent: Any, promise: Any, value: Any, tags: Tag
         tag, promise.reject)
 
 
-__all__ = ["apply_tags", "parse_tag_option", "tag_text", "task_tags"]
+__all__ = ["apply_tags", "config_tags", "parse_tag_option", "tag_text", "task_tags"]
