@@ -490,7 +490,10 @@ class Scheduler:
                 and self.backend is not None):
             self._cache_queue.append(job)
         else:
-            job.reason = NO_CACHE if not self.use_cache else CACHE_FALSE if not task.cache else ""
+            job.reason = (NO_CACHE if not self.use_cache else CACHE_FALSE if not task.cache
+                          else "prov=False" if not job.prov
+                          else f"cache_scope={scope.value}" if scope is not CacheScope.BACKEND
+                          else "")
             self._submit(job)
 
     def _call_context(self, task: Task, parent: Job | None) -> tuple[dict[str, Any] | None, str]:
@@ -544,7 +547,7 @@ class Scheduler:
         if self._known_task_hashes is None:
             self._known_task_hashes = frozenset(t.hash for t in registered_tasks().values())
         hits = check_shallow_cache(self.backend, shallow, self._known_task_hashes)
-        served = set()
+        served, ultimate_misses = set(), []
         for job in shallow:
             hit = hits.get(job.id)
             if hit is not None and _still_valid(hit.value):
@@ -554,6 +557,10 @@ class Scheduler:
                 self._finish(job, hit.value, hit.call_hash)
             elif cache_policy(job.task).ultimate_only:
                 served.add(job.id)
+                ultimate_misses.append(job)
+        if ultimate_misses:
+            explain_jobs(self.backend, [job for job in ultimate_misses if not job.reason])
+            for job in ultimate_misses:
                 self._submit(job)
         return [job for job in jobs if job.id not in served]
 

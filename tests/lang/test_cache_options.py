@@ -96,8 +96,11 @@ def test_cache_scope(make_scheduler, scope: str, first_run: int, second_run: int
     assert make_scheduler().run(twice(scope)) == [1, 1]
     assert len(calls) == first_run
     calls.clear()
-    assert make_scheduler().run(twice(scope)) == [1, 1]
+    again = make_scheduler()
+    assert again.run(twice(scope)) == [1, 1]
     assert len(calls) == second_run
+    ran = [job for job in again.execution.root_job.children if not job.cached]
+    assert [job.reason for job in ran] == [f"cache_scope={scope}"] * second_run  # why it ran
 
 
 def test_cache_scope_enum_and_bad_values() -> None:

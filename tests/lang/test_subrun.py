@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, select
 
 from remit import task
 from remit.db import models
+from remit.db.shallow import SUBTREE_CHANGED
 from remit.errors import TaskError
 from remit.subrun import subrun
 from remit.task import _registry
@@ -79,6 +80,7 @@ def test_subrun_on_the_process_executor(make_scheduler, config_dir: Path, monkey
     changed = make_scheduler(ini=INI)
     assert [v for v, _ in changed.run(main_sub(3))] == [1, 2, 5]
     assert changed.run_log.counts["remit.subrun_root"]["DONE"] == 1
+    assert changed.execution.root_job.children[0].reason == SUBTREE_CHANGED
     # Inside, the sub-scheduler found pipeline in this store: only the changed squares ran.
     latest = [j for j in _jobs(config_dir) if j["execution_id"] == changed.execution.id]
     status = sorted((j["call"].split("(")[0].rsplit(".", 1)[-1], j["status"]) for j in latest)
