@@ -242,6 +242,9 @@ def _subrun(scheduler: Any, parent: Any, promise: Any, expr: Any, executor: str,
     def done(outcome: Any) -> None:
         from remit.progress import log_line
 
+        if not isinstance(outcome, SubrunOutcome):  # a placeholder (remit run --dry-run)
+            promise.resolve(outcome)
+            return
         log_line(f"Sub-scheduler report (executor {executor!r}), execution "
                  f"{outcome.execution_id[:8]}:")
         for line in outcome.status:

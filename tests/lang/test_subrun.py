@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -114,3 +115,19 @@ def test_subrun_as_an_execution_of_its_own(make_scheduler, config_dir: Path) -> 
 def test_subrun_config_dir_is_a_clear_error() -> None:
     with pytest.raises(TaskError, match=r"subrun\(config_dir=...\) is not supported"):
         subrun(pipeline(2), executor="procs", config_dir=".remit")
+
+
+def test_dry_run_plans_a_subrun(make_scheduler, config_dir: Path) -> None:
+    import io
+
+    from remit.config import load_config
+    from remit.dryrun import dry_run
+
+    first = io.StringIO()
+    assert dry_run(load_config(config_dir), main_sub(2), ["remit", "run"], stream=first) == 0
+    assert re.search(r"would run +tests\.lang\.subrun\.main_sub\(n=2\)", first.getvalue())
+    make_scheduler(ini=INI).run(main_sub(2))
+    again = io.StringIO()
+    assert dry_run(load_config(config_dir), main_sub(2), ["remit", "run"], stream=again) == 0
+    assert re.search(r"cached +remit\.subrun_root\(", again.getvalue())
+    assert "0 would run" in again.getvalue()

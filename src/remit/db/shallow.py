@@ -18,7 +18,7 @@ from remit.db import models as m
 from remit.jobs import Job
 
 _CHUNK = 400
-SUBTREE_CHANGED = "a task it calls changed (check_valid=shallow)"
+SUBTREE_CHANGED = "a task it calls changed; shallow check"
 
 
 @dataclass(frozen=True, slots=True)
