@@ -127,7 +127,7 @@ def _subrun_root(expr: Deferred, setup: SubrunSetup, job: JobInfo = JobInfo()) -
     from remit.db.recorder import ProvenanceRecorder
     from remit.loader import load_workflow
     from remit.progress import RunLog
-    from remit.scheduler import ExecutionFailed, Scheduler
+    from remit.scheduler import Scheduler
 
     for module in setup.modules:
         load_workflow(module, setup.import_paths)
@@ -140,16 +140,15 @@ def _subrun_root(expr: Deferred, setup: SubrunSetup, job: JobInfo = JobInfo()) -
         cache = _open_cache(setup.cache_store) if use_cache else None
         scheduler = Scheduler(sub_config, cache, use_cache=use_cache,
                               listeners=[ProvenanceRecorder(store, 3600.0), log])
-        try:
+        try:  # a failure raises the task's own exception, as the parent's run will
             result = scheduler.run(expr.load(), ["remit", "subrun", job.job_id],
                                    context=setup.context)
-        except ExecutionFailed as failed:
-            raise failed.failure.error from None
+            store.flush()
+            records = _read_rows(store)
         finally:
             store.close()
             if cache is not None:
                 cache.close()
-        records = _read_rows(store)
     assert scheduler.execution is not None
     return SubrunOutcome(result, records, _status_lines(log), scheduler.execution.id,
                          setup.new_execution)
@@ -164,12 +163,9 @@ def _open_cache(cache_store: tuple[str, str] | None) -> Any:
 
     if cache_store is None:
         return None
-    db_uri, value_store = cache_store
-    if db_uri.startswith("sqlite:///") and not Path(db_uri[len("sqlite:///"):]).exists():
-        return None  # a file on the parent's machine
-    backend = Backend(db_uri, Path(value_store))
-    try:
-        backend.engine  # noqa: B018 - connect now: an unreachable store means no cache
+    backend = Backend(cache_store[0], Path(cache_store[1]), read_only=True)
+    try:  # a file on the parent's machine, or a server this job cannot reach: no cache
+        backend.engine  # noqa: B018 - connect now
     except Exception:
         return None
     return backend
@@ -181,13 +177,9 @@ def _read_rows(store: Any) -> dict[str, list[dict[str, Any]]]:
     from remit.db import models
 
     rows: dict[str, list[dict[str, Any]]] = {}
-    engine = store.engine
-    try:
-        with engine.connect() as conn:
-            for table in models.metadata.sorted_tables:
-                rows[table.name] = [dict(r) for r in conn.execute(select(table)).mappings()]
-    finally:
-        engine.dispose()
+    with store.engine.connect() as conn:
+        for table in models.metadata.sorted_tables:
+            rows[table.name] = [dict(r) for r in conn.execute(select(table)).mappings()]
     return rows
 
 
