@@ -93,8 +93,8 @@ def _apply_tags(scheduler: Any, parent: Any, promise: Any, value: Any, tags: Tag
                 scheduler.hooks.emit("on_tags", value_hash, tags)
             if execution_tags and scheduler.execution is not None:
                 scheduler.hooks.emit("on_tags", scheduler.execution.id, execution_tags)
-            if job_tags and parent is not None:
-                parent.tags.update((key, tag_text(v)) for key, v in job_tags)
+            if job_tags and parent is not None:  # recorded now: a forked thread may
+                scheduler.hooks.emit("on_tags", parent.id, job_tags)  # outlive its job
         promise.resolve(value)
 
     scheduler.evaluate((value, tags, job_tags, execution_tags), parent).then(

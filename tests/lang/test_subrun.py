@@ -16,6 +16,7 @@ from remit.db.shallow import SUBTREE_CHANGED
 from remit.errors import TaskError
 from remit.subrun import subrun
 from remit.task import _registry
+from tests.conftest import run_cli
 
 remit_namespace = "tests.lang.subrun"
 INI = "[executors.procs]\ntype = local\nmode = process\nmax_workers = 1\n"
@@ -79,9 +80,12 @@ def test_subrun_on_the_process_executor(make_scheduler, config_dir: Path, monkey
     monkeypatch.setitem(_registry, square.fullname, square)
     monkeypatch.setattr(sys.modules[__name__], "square", task(name="square")(square_v2))
     changed = make_scheduler(ini=INI)
+    reasons: list[str] = []
+    changed.hooks.add(type("Reasons", (), {
+        "on_job_submit": lambda self, job: reasons.append(job.reason)})())
     assert [v for v, _ in changed.run(main_sub(3))] == [1, 2, 5]
     assert changed.run_log.counts["remit.subrun_root"]["DONE"] == 1
-    assert changed.execution.root_job.children[0].reason == SUBTREE_CHANGED
+    assert reasons == [SUBTREE_CHANGED]  # only the subrun job ran here, and this is why
     # Inside, the sub-scheduler found pipeline in this store: only the changed squares ran.
     latest = [j for j in _jobs(config_dir) if j["execution_id"] == changed.execution.id]
     status = sorted((j["call"].split("(")[0].rsplit(".", 1)[-1], j["status"]) for j in latest)
@@ -117,17 +121,29 @@ def test_subrun_config_dir_is_a_clear_error() -> None:
         subrun(pipeline(2), executor="procs", config_dir=".remit")
 
 
-def test_dry_run_plans_a_subrun(make_scheduler, config_dir: Path) -> None:
-    import io
+DRY_WORKFLOW = """
+from remit import task
+from remit.scheduler import subrun
 
-    from remit.config import load_config
-    from remit.dryrun import dry_run
 
-    first = io.StringIO()
-    assert dry_run(load_config(config_dir), main_sub(2), ["remit", "run"], stream=first) == 0
-    assert re.search(r"would run +tests\.lang\.subrun\.main_sub\(n=2\)", first.getvalue())
-    make_scheduler(ini=INI).run(main_sub(2))
-    again = io.StringIO()
-    assert dry_run(load_config(config_dir), main_sub(2), ["remit", "run"], stream=again) == 0
-    assert re.search(r"cached +remit\.subrun_root\(", again.getvalue())
-    assert "0 would run" in again.getvalue()
+@task()
+def square(x: int) -> int:
+    return x * x
+
+
+@task()
+def main(n: int = 2) -> list:
+    return subrun([square(i) for i in range(n)], executor="process")
+"""
+
+
+def test_dry_run_plans_a_subrun(tmp_path: Path) -> None:
+    (tmp_path / ".remit").mkdir()
+    (tmp_path / "workflow.py").write_text(DRY_WORKFLOW)
+    first = run_cli("run", "--dry-run", "workflow.py", "main", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert re.search(r"would run +main\(n=2\)", first.stdout)
+    assert run_cli("run", "workflow.py", "main", cwd=tmp_path).returncode == 0
+    again = run_cli("run", "--dry-run", "workflow.py", "main", cwd=tmp_path)
+    assert re.search(r"cached +remit\.subrun_root\(", again.stdout)
+    assert "0 would run" in again.stdout

@@ -28,17 +28,19 @@ def tagged_main(x: int) -> int:
 
 def test_tags_are_recorded_where_they_belong(make_scheduler, config_dir: Path) -> None:
     scheduler = make_scheduler(ini="[tags]\nproject = acme\nlevel = 3\n")
+    done: dict[str, tuple[str, str]] = {}
+    scheduler.hooks.add(type("Done", (), {"on_job_done": lambda self, job, value: done.update(
+        {job.task.name: (job.id, job.task_hash)})})())
     assert scheduler.run(tagged_main(1), tags=[("user", "ann")]) == 2
-    root = scheduler.execution.root_job
-    prep_job = root.children[0]
+    root_id, prep_id, prep_task_hash = done["tagged_main"][0], *done["prep"]
     engine = create_engine(f"sqlite:///{config_dir / 'remit.db'}")
     with engine.connect() as conn:
         query = Query(conn)
         assert query.tags(scheduler.execution.id) == {
             "project": "acme", "level": "3", "user": "ann", "done": "true"}
-        assert query.tags(root.id) == {"rows": "3"}
-        assert query.tags(prep_job.id) == {"stage": "prep", "version": "2"}
-        assert query.tags(prep_job.task_hash) == {"stage": "prep", "version": "2"}
+        assert query.tags(root_id) == {"rows": "3"}
+        assert query.tags(prep_id) == {"stage": "prep", "version": "2"}
+        assert query.tags(prep_task_hash) == {"stage": "prep", "version": "2"}
         assert query.tags(hash_value(2)) == {"kind": "count"}
 
 
