@@ -35,7 +35,7 @@ IMPLICIT_EXECUTORS: dict[str, dict[str, str]] = {
 }
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_KNOWN_SECTIONS = {"backend", "scheduler", "report", "context"}
+_KNOWN_SECTIONS = {"backend", "scheduler", "report", "context", "tags"}
 # Numeric options of [scheduler] and [backend]: (section, option) -> (kind, minimum).
 # job_status_interval has a floor: 0 would print a status table in a busy loop.
 NUMBER_OPTIONS: dict[tuple[str, str], tuple[str, float]] = {
@@ -77,6 +77,7 @@ class Config:
     report: dict[str, str] = field(default_factory=dict)
     executors: dict[str, dict[str, str]] = field(default_factory=dict)
     context: dict[str, str] = field(default_factory=dict)  # dotted path -> JSON or text
+    tags: dict[str, str] = field(default_factory=dict)  # execution tags of every run
 
     def __post_init__(self) -> None:
         raw: Any = self.config_dir
@@ -197,7 +198,7 @@ def _add_section(config: Config, section: str, options: dict[str, str], path: st
     else:
         raise ConfigError(
             f"{path}: [{section}]: unknown section; expected [backend], [scheduler], "
-            "[context], [report] or [executors.NAME]"
+            "[context], [tags], [report] or [executors.NAME]"
         )
 
 

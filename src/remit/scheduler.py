@@ -7,6 +7,11 @@ are checked against the cache in batches (one query for many calls); misses go t
 executor their task names. A job whose body returned more expressions stays open until
 those are evaluated too, each as a call of its own, so a changed child re-runs alone.
 
+Task options decide reuse (cache_options.py: ``cache_scope``, ``check_valid="shallow"``
+served from a call's final result by db/shallow.py, ``prov=False``); each call sees a context
+(context.py) from which its lazy defaults and options are filled (call_defaults.py). Built-ins
+defined elsewhere (get_context, apply_tags, fork_thread, subrun) are scheduler tasks.
+
 Recording and display are hook listeners (hooks.py); executors know nothing of this module.
 """
 
@@ -50,6 +55,7 @@ from remit.hooks import Hooks
 from remit.jobs import Execution, Job, JobFailure, JobInfo, JobState
 from remit.promise import Promise, all_of, resolved
 from remit.subrun import subrun
+from remit.tags import config_tags
 from remit.task import Task, registered_tasks
 from remit.threads import fork_thread, join_thread
 
@@ -117,7 +123,8 @@ class Scheduler:
         self._expr_promises: dict[tuple[int, int], tuple[Expression, Promise]] = {}
         self._added_executors: set[str] = set()
         self.execution: Execution | None = None
-        self.context: dict[str, Any] = load_context(self.config)
+        self.configured_context: dict[str, Any] = load_context(self.config)
+        self.context = self.configured_context  # this run's: configured, then run(context=)
         self._context_hash = context_hash(self.context)
         self._known_task_hashes: frozenset[str] | None = None
 
@@ -203,7 +210,8 @@ class Scheduler:
         Configured executors are checked first; with ``check_tasks`` (``remit run``) so is
         every registered task's executor name, before anything runs. Otherwise a missing
         executor fails the call that needs it, as in redun, so a test module may define
-        tasks for executors a test never reaches.
+        tasks for executors a test never reaches. ``context`` is merged over the configured
+        context for this run; ``tags`` are recorded on the execution.
         """
         self.check_executors(None if check_tasks else {})
         from remit.codedeps import hash_user_tasks
@@ -211,12 +219,12 @@ class Scheduler:
         hash_user_tasks(registered_tasks().values())  # module constants as the run starts
         # Calls are shared within one run only: a Scheduler run twice starts afresh.
         self._by_eval, self._expr_promises, self._cache_queue = {}, {}, []
-        if context:
-            self.context = merge_context(self.context, context)
-            self._context_hash = context_hash(self.context)
+        self.context = (merge_context(self.configured_context, context) if context
+                        else self.configured_context)
+        self._context_hash = context_hash(self.context)
         self._known_task_hashes = None
         execution = self.execution = Execution(list(argv or []))
-        execution.tags = list(tags)  # type: ignore[attr-defined]
+        execution.tags = [*config_tags(self.config), *tags]
         self.hooks.emit("on_execution_start", execution)
         root = self._evaluate(expr, None)
         try:
@@ -588,7 +596,7 @@ class Scheduler:
         if self._known_task_hashes is None:
             self._known_task_hashes = frozenset(t.hash for t in registered_tasks().values())
         hits = check_shallow_cache(self.backend, shallow, self._known_task_hashes)
-        served = set()
+        served, ultimate_misses = set(), []
         for job in shallow:
             hit = hits.get(job.id)
             if hit is not None and _still_valid(hit.value):
@@ -598,6 +606,10 @@ class Scheduler:
                 self._finish(job, hit.value, hit.call_hash)
             elif cache_policy(job.task).ultimate_only:
                 served.add(job.id)
+                ultimate_misses.append(job)
+        if ultimate_misses:
+            explain_jobs(self.backend, [job for job in ultimate_misses if not job.reason])
+            for job in ultimate_misses:
                 self._submit(job)
         return [job for job in jobs if job.id not in served]
 

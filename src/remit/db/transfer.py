@@ -116,9 +116,12 @@ def closure(conn: Connection, execution_ids: Sequence[str]) -> dict[str, set[tup
     keys["call_file"] = {(c.call_hash, c.value_hash, c.role) for c in links}
     keys["file"] = {(c.value_hash,) for c in links}
     values |= {c.value_hash for c in links}
+    keys["call_subtree"] = {(r.call_hash, r.context_hash) for r in _column_in(
+        conn, select(m.call_subtree.c.call_hash, m.call_subtree.c.context_hash),
+        m.call_subtree.c.call_hash, calls)}
     keys["task"] = {(t,) for t in tasks}
     keys["value"] = {(v,) for v in values}
-    entities = {*execution_ids, *(j.id for j in jobs), *values}
+    entities = {*execution_ids, *(j.id for j in jobs), *values, *tasks}
     keys["tag"] = {(t.entity_id, t.key) for t in _column_in(
         conn, select(m.tag.c.entity_id, m.tag.c.key), m.tag.c.entity_id, entities)}
     return keys
