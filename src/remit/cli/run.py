@@ -69,7 +69,7 @@ def run(
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
     argv = ["remit", "run", *sys.argv[2:]] if sys.argv[1:2] == ["run"] else ["remit", "run"]
-    recorded_kwargs = None
+    recorded = None
     if rerun_id:
         if workflow or task_name:
             raise click.UsageError("--rerun takes no WORKFLOW or TASK: they are recorded")
@@ -77,7 +77,7 @@ def run(
 
         recorded = recorded_run(config, rerun_id, run)
         workflow, task_name, task_args = recorded.workflow, recorded.task_name, recorded.task_args
-        argv, recorded_kwargs = recorded.argv, recorded.kwargs
+        argv = recorded.argv
         log_line(f"Rerun of Exec {recorded.execution_id[:8]}: {' '.join(argv[1:])}")
     if show_help or not workflow or not task_name:
         click.echo(ctx.get_help())
@@ -85,9 +85,8 @@ def run(
     task = _load_task(workflow, task_name)
     if task is None:  # `remit run FILE help`
         return
-    if recorded_kwargs is not None:
-        kwargs = recorded_kwargs
-    else:
+    kwargs = recorded.load_kwargs(config) if recorded is not None else None
+    if kwargs is None:
         from remit.cli.params import parse_task_args
 
         if task_args[:1] == ("--",):  # `remit run FILE TASK -- --x 1`: remit's options ended
