@@ -60,3 +60,17 @@ cd "$root/examples/aws_batch"
 "$remit" run --no-cache workflow.py main --output-path "$output"
 echo
 "$remit" log "${output}color-counts.tsv"
+
+# What the run looks like: its call graph (Graphviz) and its time and cost report.
+pictures="$root/examples/aws_batch/demo-output"
+mkdir -p "$pictures"
+echo
+if command -v dot >/dev/null 2>&1; then
+    "$remit" viz - -o "$pictures/call-graph.svg"
+else
+    "$remit" viz - -o "$pictures/call-graph.dot"
+    echo "[demo] Graphviz is not installed: wrote DOT text (apt-get install graphviz draws it)"
+fi
+"$remit" report - -o "$pictures/report.html"
+"$remit" report -
+echo "[demo] picture and report in $pictures/ (browse every run: remit server, in examples/aws_batch)"

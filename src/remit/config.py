@@ -5,7 +5,8 @@ environment variable, else the nearest ``.remit/`` directory from the working di
 (``.remit/`` in the working directory when there is none; it is created on first run).
 
 Sections: ``[backend]`` (``db_uri``, ``value_store_min_size``), ``[scheduler]``
-(``job_status_interval``, ``flush_interval``) and ``[executors.NAME]`` (each with a ``type``).
+(``job_status_interval``, ``flush_interval``, ``context``, ``context_file``), ``[context]``
+(context variables, see context.py) and ``[executors.NAME]`` (each with a ``type``).
 Values may use ``${VAR}`` or ``${VAR:-default}`` to read the environment. Every error names
 the file, the section and the option. This module does not create executors or open the DB.
 """
@@ -13,6 +14,7 @@ the file, the section and the option. This module does not create executors or o
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -25,9 +27,14 @@ from remit.errors import ConfigError
 CONFIG_DIRNAME = ".remit"
 CONFIG_FILENAME = "remit.ini"
 DEFAULT_EXECUTOR = "default"
+# Executors that exist without a section (a section of the same name replaces them).
+IMPLICIT_EXECUTORS: dict[str, dict[str, str]] = {
+    DEFAULT_EXECUTOR: {"type": "local", "mode": "thread"},
+    "process": {"type": "local", "mode": "process"},
+}
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_KNOWN_SECTIONS = {"backend", "scheduler"}
+_KNOWN_SECTIONS = {"backend", "scheduler", "report", "context"}
 
 
 class _EnvInterpolation(configparser.Interpolation):
@@ -59,7 +66,17 @@ class Config:
     path: Path | None = None
     backend: dict[str, str] = field(default_factory=dict)
     scheduler: dict[str, str] = field(default_factory=dict)
+    report: dict[str, str] = field(default_factory=dict)
     executors: dict[str, dict[str, str]] = field(default_factory=dict)
+    context: dict[str, str] = field(default_factory=dict)  # dotted path -> JSON or text
+
+    def __post_init__(self) -> None:
+        raw: Any = self.config_dir
+        if isinstance(raw, Mapping):  # redun's spelling: Config({"executors.x": {...}})
+            self.config_dir = Path.cwd() / CONFIG_DIRNAME
+            for section, options in raw.items():
+                _add_section(self, section, {k: _ini_text(v) for k, v in options.items()},
+                             "config")
 
     def where(self, section: str, option: str | None = None) -> str:
         """A location string for error messages: ``file: [section] option``."""
@@ -79,12 +96,13 @@ class Config:
                 from None
 
     def executor_options(self, name: str) -> dict[str, str]:
-        """Options of ``[executors.NAME]``; the implicit ``default`` is a local thread pool."""
+        """Options of ``[executors.NAME]``; the implicit ``default`` is a local thread pool
+        and ``process`` a local process pool, as in redun."""
         if name in self.executors:
             return self.executors[name]
-        if name == DEFAULT_EXECUTOR:
-            return {"type": "local", "mode": "thread"}
-        known = ", ".join(sorted({DEFAULT_EXECUTOR, *self.executors}))
+        if name in IMPLICIT_EXECUTORS:
+            return dict(IMPLICIT_EXECUTORS[name])
+        known = ", ".join(sorted({*IMPLICIT_EXECUTORS, *self.executors}))
         raise ConfigError(
             f"unknown executor {name!r} (known: {known}); add an [executors.{name}] section "
             f"with a 'type' to {self.path or self.config_dir / CONFIG_FILENAME}"
@@ -126,24 +144,52 @@ def load_config(explicit_dir: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
     for section in parser.sections():
         options = {key: parser.get(section, key) for key in parser.options(section)}
-        if section in _KNOWN_SECTIONS:
-            setattr(config, section, options)
-        elif section.startswith("executors."):
-            name = section.split(".", 1)[1]
-            if not name:
-                raise ConfigError(f"{path}: [{section}]: an executor section needs a name")
-            if not options.get("type"):
-                raise ConfigError(
-                    f"{path}: [{section}] type: missing; set e.g. 'type = local' or "
-                    "'type = aws_batch'"
-                )
-            config.executors[name] = options
-        else:
-            raise ConfigError(
-                f"{path}: [{section}]: unknown section; expected [backend], [scheduler] or "
-                "[executors.NAME]"
-            )
+        _add_section(config, section, options, str(path))
     return config
+
+
+def config_from_dict(
+    sections: Mapping[str, Mapping[str, Any]], config_dir: str | os.PathLike[str] | None = None
+) -> Config:
+    """A Config from ini-like sections, e.g. ``{"executors.procs": {"type": "local"}}``.
+
+    For the Python API (``Scheduler(config={...})`` or ``Config({...})``, as redun's
+    ``Config(dict)``); values are checked as the ini's are. ``config_dir`` defaults to
+    ``.remit`` in the working directory (where relative paths in options are resolved).
+    """
+    config = Config(sections)  # type: ignore[arg-type]  # __post_init__ reads the sections
+    if config_dir:
+        config.config_dir = Path(config_dir).resolve()
+    return config
+
+
+def _ini_text(value: Any) -> str:
+    """A Python option value as the ini would spell it (dicts and lists as JSON)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value)
+    return str(value)
+
+
+def _add_section(config: Config, section: str, options: dict[str, str], path: str) -> None:
+    if section in _KNOWN_SECTIONS:
+        setattr(config, section, options)
+    elif section.startswith("executors."):
+        name = section.split(".", 1)[1]
+        if not name:
+            raise ConfigError(f"{path}: [{section}]: an executor section needs a name")
+        if not options.get("type"):
+            raise ConfigError(
+                f"{path}: [{section}] type: missing; set e.g. 'type = local' or "
+                "'type = aws_batch'"
+            )
+        config.executors[name] = options
+    else:
+        raise ConfigError(
+            f"{path}: [{section}]: unknown section; expected [backend], [scheduler], "
+            "[context], [report] or [executors.NAME]"
+        )
 
 
 def _one_line(exc: Exception) -> str:

@@ -2,9 +2,10 @@
 
 - ``TaskExpression``: a call of a task with (possibly lazy) arguments.
 - ``SimpleExpression``: a lazy operation on a lazy value: ``expr[0]``, ``expr.attr``,
-  ``expr(...)``.
+  ``expr(...)`` and the operators (``expr == 3``, ``a + b``, ``x & y``, ...).
 - ``SchedulerExpression``: a built-in the scheduler evaluates with lazy arguments
-  (``cond``, ``catch``), so that only the needed branch runs.
+  (``cond``, ``catch``, ``throw``, ``remit.functools.map_``...), so that only the needed
+  branch runs.
 - ``ValueExpression``: a concrete value wrapped as an expression (``quote``).
 
 Expressions pickle by task *name*, so a remote job can hand back ``other_task(x)`` and the
@@ -13,7 +14,9 @@ scheduler resolves it from its own registry. This module builds graphs; it never
 
 from __future__ import annotations
 
+import operator
 import reprlib
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from remit.hashing import normalize
@@ -27,9 +30,14 @@ _repr.maxother = 60
 
 
 class Expression:
-    """Base of all lazy values; supports lazy indexing, attribute access and calls."""
+    """Base of all lazy values; supports lazy indexing, attribute access, calls and operators.
+
+    Comparison operators build expressions too (``expr == 3`` is lazy), so expressions hash
+    by identity and never compare equal eagerly: do not put them in ``==``-based lookups.
+    """
 
     __slots__ = ()
+    __hash__ = object.__hash__  # identity: __eq__ below is lazy, not a comparison
 
     def __getitem__(self, key: Any) -> SimpleExpression:
         return SimpleExpression("getitem", (self, key))
@@ -44,15 +52,112 @@ class Expression:
 
     def __bool__(self) -> bool:
         raise TypeError(
-            "a lazy remit expression has no truth value yet; use remit.cond(pred, then, else) "
-            "or pass it to another task"
+            "a lazy remit expression has no truth value yet: use remit.cond(pred, then, "
+            "otherwise) to branch on it, combine conditions with & | ~ instead of and/or/not, "
+            "or pass it to another task that receives the value"
         )
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Any]:
         raise TypeError(
-            "a lazy remit expression cannot be iterated before it is evaluated; "
-            "index it (expr[0]) or pass it to another task"
+            "a lazy remit expression cannot be iterated or unpacked before it is evaluated: "
+            "declare @task(nout=N) to unpack a task's N results (a, b = t()), index it "
+            "(expr[0]), use remit.functools.map_ over it, or pass it to another task"
         )
+
+    # Lazy operators: each builds a SimpleExpression named by its _OPERATORS key.
+    def __eq__(self, other: object) -> SimpleExpression:  # type: ignore[override]
+        return SimpleExpression("eq", (self, other))
+
+    def __ne__(self, other: object) -> SimpleExpression:  # type: ignore[override]
+        return SimpleExpression("ne", (self, other))
+
+    def __lt__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("lt", (self, other))
+
+    def __le__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("le", (self, other))
+
+    def __gt__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("gt", (self, other))
+
+    def __ge__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("ge", (self, other))
+
+    def __add__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("add", (self, other))
+
+    def __radd__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("radd", (self, other))
+
+    def __sub__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("sub", (self, other))
+
+    def __rsub__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("rsub", (self, other))
+
+    def __mul__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("mul", (self, other))
+
+    def __rmul__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("rmul", (self, other))
+
+    def __truediv__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("div", (self, other))
+
+    def __rtruediv__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("rdiv", (self, other))
+
+    def __floordiv__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("floordiv", (self, other))
+
+    def __rfloordiv__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("rfloordiv", (self, other))
+
+    def __mod__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("mod", (self, other))
+
+    def __rmod__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("rmod", (self, other))
+
+    def __and__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("and", (self, other))
+
+    def __rand__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("rand", (self, other))
+
+    def __or__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("or", (self, other))
+
+    def __ror__(self, other: Any) -> SimpleExpression:
+        return SimpleExpression("ror", (self, other))
+
+    def __invert__(self) -> SimpleExpression:
+        return SimpleExpression("not", (self,))
+
+    def __neg__(self) -> SimpleExpression:
+        return SimpleExpression("neg", (self,))
+
+
+# Operations of SimpleExpression by name, applied to the evaluated operands. The reflected
+# ones ("radd": ``3 + expr``) take the expression first. ``&``, ``|`` and ``~`` are the
+# logical and/or/not of the values, as in redun (so ``(a > 1) & (b < 2)`` reads naturally).
+_OPERATORS: dict[str, Callable[..., Any]] = {
+    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le,
+    "gt": operator.gt, "ge": operator.ge,
+    "add": operator.add, "radd": lambda a, b: b + a,
+    "sub": operator.sub, "rsub": lambda a, b: b - a,
+    "mul": operator.mul, "rmul": lambda a, b: b * a,
+    "div": operator.truediv, "rdiv": lambda a, b: b / a,
+    "floordiv": operator.floordiv, "rfloordiv": lambda a, b: b // a,
+    "mod": operator.mod, "rmod": lambda a, b: b % a,
+    "and": lambda a, b: a and b, "rand": lambda a, b: b and a,
+    "or": lambda a, b: a or b, "ror": lambda a, b: b or a,
+    "not": operator.not_, "neg": operator.neg,
+}
+_SYMBOLS = {
+    "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "add": "+",
+    "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%", "and": "&", "or": "|",
+}
 
 
 class TaskExpression(Expression):
@@ -77,12 +182,18 @@ class TaskExpression(Expression):
             self._task = get_task(self.task_name)
         return self._task
 
+    def __iter__(self) -> Iterator[Any]:
+        nout = self.task.nout
+        if nout is None:
+            return super().__iter__()
+        return iter([SimpleExpression("getitem", (self, i)) for i in range(nout)])
+
     def __reduce__(self) -> tuple:
         from remit.task import registered_tasks
 
         overrides = None
         if self._task is not None and registered_tasks().get(self.task_name) is not self._task:
-            overrides = self._task.options  # a call-site copy made with Task.with_options
+            overrides = dict(self._task.options)  # a call-site copy made with task.options()
         return (_rebuild_task_expression, (self.task_name, self.args, self.kwargs, overrides))
 
     def __repr__(self) -> str:
@@ -118,14 +229,25 @@ class SimpleExpression(Expression):
         if self.op == "getattr":
             target, name = operands
             return getattr(target, name)
-        target, args, kwargs = operands
-        return target(*args, **kwargs)
+        if self.op == "call":
+            target, args, kwargs = operands
+            return target(*args, **kwargs)
+        return _OPERATORS[self.op](*operands)
 
     def __reduce__(self) -> tuple:
         return (SimpleExpression, (self.op, self.operands))
 
     def __repr__(self) -> str:
-        return f"SimpleExpression({self.op!r}, {_repr.repr(self.operands)})"
+        operands = self.operands
+        if self.op in _SYMBOLS:
+            return f"({operands[0]!r} {_SYMBOLS[self.op]} {_repr.repr(operands[1])})"
+        if self.op[0] == "r" and self.op[1:] in _SYMBOLS:
+            return f"({_repr.repr(operands[1])} {_SYMBOLS[self.op[1:]]} {operands[0]!r})"
+        if self.op == "getitem":
+            return f"{operands[0]!r}[{_repr.repr(operands[1])}]"
+        if self.op == "getattr":
+            return f"{operands[0]!r}.{operands[1]}"
+        return f"SimpleExpression({self.op!r}, {_repr.repr(operands)})"
 
 
 class SchedulerExpression(Expression):
@@ -174,6 +296,11 @@ def catch(expr: Any, *handlers: Any) -> SchedulerExpression:
         raise TypeError("catch(expr, ExceptionClass, handler, ...) needs class/handler pairs")
     pairs = tuple((handlers[i], handlers[i + 1]) for i in range(0, len(handlers), 2))
     return SchedulerExpression("catch", (expr, pairs))
+
+
+def throw(error: Any) -> SchedulerExpression:
+    """Fail lazily with ``error`` (an exception, possibly lazy), e.g. in a ``cond`` branch."""
+    return SchedulerExpression("throw", (error,))
 
 
 def quote(value: Any) -> ValueExpression:

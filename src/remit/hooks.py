@@ -10,6 +10,7 @@ thread, in order of registration:
 - ``on_job_result(job, result)``: the task body returned ``result`` (may hold expressions)
 - ``on_job_done(job, value)``: fully evaluated (DONE or CACHED)
 - ``on_job_failed(job, failure)``: failed, or a child it waited on failed (FAILED)
+- ``on_tags(entity_id, tags)``: tags for an execution, a value or a file (apply_tags)
 - ``on_tick()``: the loop is idle or between batches (flush buffers, refresh displays)
 """
 
@@ -27,6 +28,7 @@ HOOK_NAMES = (
     "on_job_result",
     "on_job_done",
     "on_job_failed",
+    "on_tags",
     "on_tick",
 )
 

@@ -54,6 +54,11 @@ class Job:
     sources: dict[str, Job] = field(default_factory=dict)  # argument -> job that produced it
     promise: Any = None
     call_text: str = ""
+    cpu_seconds: float | None = None  # CPU time of the body, where the executor measures it
+    context: dict[str, Any] | None = None  # context variables seen by this call (None: empty)
+    context_hash: str = ""  # hash of ``context`` when it is not empty
+    prov: bool = True  # False: not recorded in the store (task option prov=False, no_prov)
+    subtree: frozenset[str] | None = None  # task hashes below a call served by shallow caching
 
 
     @property
@@ -96,3 +101,29 @@ class JobFailure(Exception):
 
     def __str__(self) -> str:
         return f"{type(self.error).__name__}: {self.error}"
+
+
+class JobInfo:
+    """A call's own job, for tasks that ask for it with a ``job: JobInfo = JobInfo()`` default.
+
+    The scheduler replaces the placeholder with the running job's ``job_id``, ``execution_id``,
+    ``eval_hash``, ``args_hash`` and ``options``; the parameter is not part of the cache key.
+    """
+
+    def __init__(self, execution_id: str = "", job_id: str = "", eval_hash: str = "",
+                 args_hash: str = "", options: dict[str, Any] | None = None) -> None:
+        self.execution_id = execution_id
+        self.job_id = job_id
+        self.eval_hash = eval_hash
+        self.args_hash = args_hash
+        self.options = dict(options or {})
+
+    @classmethod
+    def from_job(cls, job: Job) -> JobInfo:
+        """The info of a running job."""
+        options = {k: v for k, v in job.task.options.items() if not k.startswith("_")}
+        return cls(job.execution_id, job.id, job.eval_hash, job.args_hash, options)
+
+    def __repr__(self) -> str:
+        return (f"JobInfo(execution_id={self.execution_id!r}, job_id={self.job_id!r}, "
+                f"eval_hash={self.eval_hash!r}, args_hash={self.args_hash!r})")

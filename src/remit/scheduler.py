@@ -13,14 +13,19 @@ Recording and display are hook listeners (hooks.py); executors know nothing of t
 from __future__ import annotations
 
 import gc
+import os
 import queue
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from remit.config import DEFAULT_EXECUTOR, Config, load_config
-from remit.errors import ConfigError, RemitError
+from remit.builtins import BUILTINS
+from remit.cache_options import CachePolicy, CacheScope, cache_policy
+from remit.call_defaults import fill_call, job_info_names, lazy_parts
+from remit.config import IMPLICIT_EXECUTORS, Config, config_from_dict, load_config
+from remit.context import context_hash, load_context, merge_context
+from remit.errors import ConfigError, RemitError, TaskError
 from remit.executors import Executor, create_executor
 from remit.executors.base import failure_from_exception
 from remit.expression import (
@@ -41,15 +46,23 @@ from remit.hashing import (
     refresh,
 )
 from remit.hooks import Hooks
-from remit.jobs import Execution, Job, JobFailure, JobState
+from remit.jobs import Execution, Job, JobFailure, JobInfo, JobState
 from remit.promise import Promise, all_of, resolved
+from remit.scheduler_tasks import find_scheduler_task
+from remit.subrun import subrun
 from remit.task import Task, registered_tasks
+from remit.threads import fork_thread, join_thread
 
 _PRIMITIVES = (str, bytes, int, float, bool, type(None))
+_NO_REUSE = CachePolicy(CacheScope.NONE, False, True, False)
 
 
 class ExecutionFailed(RemitError):
-    """The root expression failed; ``failure`` holds the original error and failing job."""
+    """The root expression failed; ``failure`` holds the original error and failing job.
+
+    ``Scheduler.execute`` raises it (the command line prints the failing job's path from
+    it); ``Scheduler.run`` raises the task's own exception instead.
+    """
 
     def __init__(self, failure: JobFailure, execution: Execution) -> None:
         super().__init__(str(failure))
@@ -57,17 +70,37 @@ class ExecutionFailed(RemitError):
         self.execution = execution
 
 
+class RemoteTraceback(Exception):
+    """The traceback of a task that failed in another process or machine, as text.
+
+    ``Scheduler.run`` chains it as the ``__cause__`` of the task's exception when that
+    exception arrived without a traceback of its own (it was pickled), so the traceback
+    Python prints shows where the task failed.
+    """
+
+    def __str__(self) -> str:
+        return "\n" + str(self.args[0]).rstrip()
+
+
 class Scheduler:
     """Evaluates lazy task expressions, with memoization and provenance hooks."""
 
     def __init__(
         self,
-        config: Config | None = None,
+        config: Config | Mapping[str, Mapping[str, Any]] | str | os.PathLike[str] | None = None,
         backend: Any = None,
         use_cache: bool = True,
         listeners: Sequence[Any] = (),
     ) -> None:
-        self.config = config or load_config()
+        """``config``: a Config, ini-like sections as a dict (``{"executors.batch": {...}}``),
+        a config directory, or None (the nearest ``.remit/``; none needed). Without a
+        ``backend`` nothing is recorded and calls are shared only within one run."""
+        if isinstance(config, Config):
+            self.config = config
+        elif isinstance(config, Mapping):
+            self.config = config_from_dict(config)
+        else:
+            self.config = load_config(config)
         self.backend = backend
         self.use_cache = use_cache
         self.hooks = Hooks(listeners)
@@ -80,28 +113,99 @@ class Scheduler:
         self._by_eval: dict[str, Job] = {}
         self._outstanding: dict[str, Job] = {}
         self._expr_promises: dict[tuple[int, int], tuple[Expression, Promise]] = {}
+        self._added_executors: set[str] = set()
         self.execution: Execution | None = None
+        self.context: dict[str, Any] = load_context(self.config)
+        self._context_hash = context_hash(self.context)
+        self._known_task_hashes: frozenset[str] | None = None
 
     # -- public ---------------------------------------------------------------------------
+
+    def add_executor(self, executor: Executor | str, options: dict[str, str] | None = None) -> None:
+        """Use an executor under its name: an Executor, or a name and its ini-style options.
+
+        ``scheduler.add_executor(LocalExecutor("batch"))`` runs the tasks of executor
+        ``batch`` locally (e.g. in tests); ``add_executor("procs", {"type": "local",
+        "mode": "process"})`` defines one as an ``[executors.procs]`` section would.
+        """
+        if isinstance(executor, str):
+            if options is None or not options.get("type"):
+                raise ConfigError(
+                    f"add_executor({executor!r}, options): options need a 'type', e.g. "
+                    "{'type': 'local', 'mode': 'process'}"
+                )
+            name = executor
+            self._executors.pop(name, None)
+            executor = self._executor(name, dict(options))
+        name = executor.name
+        self._executors[name] = executor
+        executor.use_cache = self.use_cache
+        self._added_executors.add(name)
 
     def check_executors(self, tasks: dict[str, Task] | None = None) -> None:
         """Validate every configured executor and every task's executor name, up front."""
         for name, options in self.config.executors.items():
-            self._executor(name, options)
+            if name not in self._added_executors:
+                self._executor(name, options)
         for fullname, task in (tasks if tasks is not None else registered_tasks()).items():
             name = task.executor
-            if name != DEFAULT_EXECUTOR and name not in self.config.executors:
+            if isinstance(name, Expression):  # get_context(...): checked per call
+                continue
+            if name not in IMPLICIT_EXECUTORS and name not in self.config.executors \
+                    and name not in self._added_executors:
                 where = self.config.path or self.config.config_dir / "remit.ini"
-                known = ", ".join(sorted({DEFAULT_EXECUTOR, *self.config.executors}))
+                known = ", ".join(
+                    sorted({*IMPLICIT_EXECUTORS, *self.config.executors, *self._added_executors})
+                )
                 raise ConfigError(
                     f"task {fullname} uses executor {name!r}, which is not configured "
                     f"(known: {known}); add an [executors.{name}] section to {where}"
                 )
 
-    def run(self, expr: Any, argv: Sequence[str] | None = None) -> Any:
-        """Evaluate ``expr`` to a concrete value; raise ExecutionFailed if it failed."""
-        self.check_executors()
+    def run(
+        self,
+        expr: Any,
+        argv: Sequence[str] | None = None,
+        context: dict[str, Any] | None = None,
+        tags: Sequence[tuple[str, Any]] = (),
+    ) -> Any:
+        """Evaluate ``expr`` to a concrete value; if a task failed, raise its own exception.
+
+        A ``ValueError`` raised inside a task comes out as that ``ValueError``; when the task
+        ran in another process or machine, its traceback text is chained as the cause
+        (RemoteTraceback). ``execute`` raises ExecutionFailed instead. ``context`` is merged
+        over the configured context; ``tags`` are recorded on the execution.
+        """
+        try:
+            return self.execute(expr, argv, context=context, tags=tags)
+        except ExecutionFailed as failed:
+            failure = failed.failure
+        raise _original_error(failure)  # outside the except: no ExecutionFailed context
+
+    def execute(
+        self,
+        expr: Any,
+        argv: Sequence[str] | None = None,
+        check_tasks: bool = False,
+        context: dict[str, Any] | None = None,
+        tags: Sequence[tuple[str, Any]] = (),
+    ) -> Any:
+        """Evaluate ``expr`` to a concrete value; raise ExecutionFailed if it failed.
+
+        Configured executors are checked first; with ``check_tasks`` (``remit run``) so is
+        every registered task's executor name, before anything runs. Otherwise a missing
+        executor fails the call that needs it, as in redun, so a test module may define
+        tasks for executors a test never reaches.
+        """
+        self.check_executors(None if check_tasks else {})
+        # Calls are shared within one run only: a Scheduler run twice starts afresh.
+        self._by_eval, self._expr_promises, self._cache_queue = {}, {}, []
+        if context:
+            self.context = merge_context(self.context, context)
+            self._context_hash = context_hash(self.context)
+        self._known_task_hashes = None
         execution = self.execution = Execution(list(argv or []))
+        execution.tags = list(tags)  # type: ignore[attr-defined]
         self.hooks.emit("on_execution_start", execution)
         root = self._evaluate(expr, None)
         try:
@@ -169,6 +273,13 @@ class Scheduler:
 
     # -- evaluation -----------------------------------------------------------------------
 
+    def evaluate(self, value: Any, parent: Job | None) -> Promise:
+        """A promise of ``value`` fully evaluated, as a child of ``parent`` (scheduler tasks).
+
+        Only for scheduler tasks' handlers, which run on the scheduler's loop.
+        """
+        return self._evaluate(value, parent)
+
     def _evaluate(self, value: Any, parent: Job | None) -> Promise:
         """A promise of ``value`` with every expression inside it evaluated."""
         if type(value) in _PRIMITIVES:
@@ -208,7 +319,7 @@ class Scheduler:
                 promise.reject,
             )
         elif isinstance(expr, SchedulerExpression):
-            getattr(self, f"_start_{expr.kind}")(expr, parent, promise)
+            self._start_scheduler_expression(expr, parent, promise)
         elif isinstance(expr, ValueExpression):
             promise.resolve(expr.value)
         else:  # pragma: no cover - every Expression subclass is handled above
@@ -223,6 +334,28 @@ class Scheduler:
             promise.reject(failure_from_exception(exc, parent))
             return
         self._evaluate(value, parent).then(promise.resolve, promise.reject)
+
+    def _start_scheduler_expression(
+        self, expr: SchedulerExpression, parent: Job | None, promise: Promise
+    ) -> None:
+        builtin = getattr(self, f"_start_{expr.kind}", None)
+        if builtin is not None:
+            builtin(expr, parent, promise)
+            return
+        own = BUILTINS.get(expr.kind)
+        if own is not None:
+            own(self, expr, parent, promise)
+            return
+        handler = find_scheduler_task(expr.kind)
+        if handler is None:
+            error = TaskError(f"unknown scheduler task {expr.kind!r}: import the module that "
+                              "defines it in the workflow")
+            promise.reject(JobFailure(error, f"TaskError: {error}\n", parent))
+            return
+        try:
+            handler.start(self, parent, promise, expr.args)
+        except Exception as exc:
+            promise.reject(failure_from_exception(exc, parent))
 
     def _start_cond(self, expr: SchedulerExpression, parent: Job | None, promise: Promise) -> None:
         pred, then, otherwise = expr.args
@@ -268,8 +401,8 @@ class Scheduler:
                 if p.job is not None
             }
             n = len(expr.args)
-            kwargs = dict(zip(expr.kwargs, evaluated[n:], strict=True))
-            self._create_job(task, tuple(evaluated[:n]), kwargs, parent, promise, sources)
+            args, kwargs = tuple(evaluated[:n]), dict(zip(expr.kwargs, evaluated[n:], strict=True))
+            self._create_job(task, args, kwargs, parent, promise, sources)
 
         all_of(self._ready, arg_promises).then(create, promise.reject)
 
@@ -285,7 +418,16 @@ class Scheduler:
         sources: dict[str, Job],
     ) -> None:
         assert self.execution is not None
+        context, chash = self._call_context(task, parent)
+        parts = lazy_parts(task)
+        error: RemitError | None = None
+        if parts is not None:
+            try:
+                task, kwargs = fill_call(task, parts, args, kwargs, context)
+            except RemitError as exc:
+                error = exc
         job = Job(task, args, kwargs, self.execution.id, parent, executor=task.executor)
+        job.context, job.context_hash = context, chash
         job.sources = sources
         job.promise = promise
         promise.job = job
@@ -293,8 +435,17 @@ class Scheduler:
             self.execution.root_job = job
         else:
             parent.children.append(job)
+            job.prov = parent.prov
+        try:
+            policy = cache_policy(task)
+        except RemitError as exc:
+            policy, error = _NO_REUSE, exc
+        if not policy.prov:
+            job.prov = False
         self.hooks.emit("on_job_created", job)
         try:
+            if error is not None:
+                raise error
             job.task_hash = task.hash
             job.arg_hashes = [hash_value(a) for a in args]
             job.kwarg_hashes = {k: hash_value(v) for k, v in kwargs.items()}
@@ -303,21 +454,51 @@ class Scheduler:
             return
         job.args_hash = combine_argument_hashes(job.arg_hashes, job.kwarg_hashes)
         job.eval_hash = hash_eval(job.task_hash, job.args_hash)
-        twin = self._by_eval.get(job.eval_hash)
-        if twin is not None:  # an identical call in this run: evaluate once, share the result
-            job.cached = True
-            twin.promise.then(lambda value: self._share(job, twin, value),
-                              lambda failure: self._fail(job, failure))
-            return
-        self._by_eval[job.eval_hash] = job
-        if self.use_cache and task.cache and self.backend is not None:
+        if parts is not None and parts.job_info:
+            self._add_job_info(job, parts)
+        scope = policy.scope if job.prov else CacheScope.NONE
+        if scope is not CacheScope.NONE:
+            key = job.eval_hash + job.context_hash
+            twin = self._by_eval.get(key)
+            if twin is not None:  # an identical call in this run: evaluate once, share it
+                job.cached = True
+                twin.promise.then(lambda value: self._share(job, twin, value),
+                                  lambda failure: self._fail(job, failure))
+                return
+            self._by_eval[key] = job
+        if (scope is CacheScope.BACKEND and self.use_cache and task.cache
+                and self.backend is not None):
             self._cache_queue.append(job)
         else:
             self._submit(job)
 
+    def _call_context(self, task: Task, parent: Job | None) -> tuple[dict[str, Any] | None, str]:
+        """The context a call of ``task`` sees: its caller's, updated by update_context."""
+        if parent is None:
+            base, chash = self.context or None, self._context_hash
+        else:
+            base, chash = parent.context, parent.context_hash
+        override = task.options.get("_context_override")
+        if not override:
+            return base, chash
+        merged = merge_context(base or {}, override)
+        return merged, context_hash(merged)
+
+    def _add_job_info(self, job: Job, parts: Any) -> None:
+        """Give JobInfo parameters the running job's info (after hashing: not in the key)."""
+        names = job_info_names(parts, job.args, job.kwargs)
+        if names:
+            job.kwargs = dict(job.kwargs)
+            for name in names:
+                job.kwargs[name] = JobInfo.from_job(job)
+                job.kwarg_hashes[name] = hash_value("JobInfo")
+
     def _check_cache(self) -> None:
         jobs, self._cache_queue = self._cache_queue, []
-        hits = self.backend.check_cache([job.eval_hash for job in jobs])
+        shallow = [job for job in jobs if cache_policy(job.task).shallow]
+        if shallow:
+            jobs = self._check_shallow(shallow, jobs)
+        hits = self.backend.check_cache([job.eval_hash for job in jobs]) if jobs else {}
         for job in jobs:
             result = hits.get(job.eval_hash, _MISS)
             if result is not _MISS and _still_valid(result):
@@ -327,6 +508,26 @@ class Scheduler:
                 self._job_returned(job, result)
             else:
                 self._submit(job)
+
+    def _check_shallow(self, shallow: list[Job], jobs: list[Job]) -> list[Job]:
+        """Serve shallow-checked calls from their final results; return the jobs left."""
+        from remit.db.shallow import check_shallow_cache
+
+        if self._known_task_hashes is None:
+            self._known_task_hashes = frozenset(t.hash for t in registered_tasks().values())
+        hits = check_shallow_cache(self.backend, shallow, self._known_task_hashes)
+        served = set()
+        for job in shallow:
+            hit = hits.get(job.id)
+            if hit is not None and _still_valid(hit.value):
+                served.add(job.id)
+                job.cached, job.subtree = True, hit.subtree
+                self.hooks.emit("on_cache_hit", job, hit.value)
+                self._finish(job, hit.value, hit.call_hash)
+            elif cache_policy(job.task).ultimate_only:
+                served.add(job.id)
+                self._submit(job)
+        return [job for job in jobs if job.id not in served]
 
     def _submit(self, job: Job) -> None:
         try:
@@ -355,13 +556,13 @@ class Scheduler:
             lambda value: self._finish(job, value), lambda failure: self._fail(job, failure)
         )
 
-    def _finish(self, job: Job, value: Any) -> None:
+    def _finish(self, job: Job, value: Any, call_hash: str = "") -> None:
         try:
             job.result_hash = hash_value(value)
         except RemitError as exc:
             self._fail(job, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
             return
-        job.call_hash = hash_struct(
+        job.call_hash = call_hash or hash_struct(
             "Call", job.task_hash, job.args_hash, job.result_hash,
             tuple(child.call_hash for child in job.children),
         )
@@ -371,7 +572,7 @@ class Scheduler:
         job.promise.resolve(value)
 
     def _share(self, job: Job, twin: Job, value: Any) -> None:
-        job.children = []
+        job.children, job.subtree = twin.children, twin.subtree  # the same call node
         job.result_hash, job.call_hash = twin.result_hash, twin.call_hash
         job.state, job.end_time = JobState.CACHED, time.time()
         self.hooks.emit("on_job_done", job, value)
@@ -422,6 +623,17 @@ class Scheduler:
 _MISS = object()
 
 
+def _original_error(failure: JobFailure) -> BaseException:
+    """The exception a failed task raised, with its remote traceback chained if it has none."""
+    error = failure.error
+    while isinstance(error, JobFailure):
+        error = error.error
+    text = failure.traceback_text
+    if error.__traceback__ is None and error.__cause__ is None and "Traceback" in text:
+        error.__cause__ = RemoteTraceback(text)
+    return error
+
+
 def _refresh_call_arguments(result: Any) -> None:
     """Bring Files inside a cached result's pending calls up to date.
 
@@ -456,4 +668,7 @@ def _still_valid(value: Any) -> bool:
     return is_valid(value)
 
 
-__all__ = ["ExecutionFailed", "Scheduler"]
+__all__ = [
+    "ExecutionFailed", "JobInfo", "RemoteTraceback", "Scheduler", "fork_thread", "join_thread",
+    "subrun",
+]

@@ -1,28 +1,55 @@
 """Tasks: the `@task` decorator, task options, the task registry and the task hash.
 
-A Task wraps a plain function. Calling it does not run it: it returns a lazy
-TaskExpression that the Scheduler evaluates. The task hash (what makes a cached result
-stale) comes from the function's normalized source (comments, whitespace, decorators and the
-docstring do not count) or from an explicit ``version=``. This module never evaluates anything.
+A Task wraps a plain function (or an ``async def``, run to completion where the job runs).
+Calling it does not run it: it returns a lazy TaskExpression that the Scheduler evaluates.
+``task.options(...)`` makes a call-site copy with other options; ``task.partial(...)`` binds
+some arguments (a PartialTask, itself a value that can be passed to other tasks). The task
+hash (what makes a cached result stale) comes from the function's normalized source
+(comments, whitespace, decorators and the docstring do not count) or from an explicit
+``version=``. This module never evaluates anything.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import textwrap
+import typing
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from remit.cache_options import CacheCheckValid, CacheScope, cache_policy
 from remit.errors import TaskError
 from remit.hashing import hash_struct, normalize
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Options consumed by the scheduler itself; every other option goes to the executor.
-SCHEDULER_OPTIONS = frozenset({"executor", "cache", "version", "name", "namespace"})
+SCHEDULER_OPTIONS = frozenset({
+    "executor", "cache", "version", "name", "namespace", "nout",
+    "cache_scope", "check_valid", "prov", "tags", "_context_override", "_ultimate_only",
+})
 
 _registry: dict[str, Task] = {}
+
+
+class TaskOptions(dict):
+    """A task's options, read as a dict (``task.options["memory"]``); calling it as
+    ``task.options(memory=8)`` returns a copy of the task with those options overridden,
+    as redun's ``Task.options()`` does."""
+
+    __slots__ = ("_task",)
+
+    def __init__(self, task: Task, options: dict[str, Any]) -> None:
+        super().__init__(options)
+        self._task = task
+
+    def __call__(self, **overrides: Any) -> Task:
+        return self._task.with_options(**overrides)
+
+    def __reduce__(self) -> tuple:
+        return (dict, (dict(self),))
 
 
 class Task:
@@ -36,23 +63,37 @@ class Task:
         version: str | None = None,
         options: dict[str, Any] | None = None,
     ) -> None:
-        self.func = func
+        self.__wrapped__ = func
+        self.func = _run_to_completion(func) if inspect.iscoroutinefunction(func) else func
         self.name = name or func.__name__
         if namespace is None:
             namespace = getattr(func, "__globals__", {}).get("remit_namespace")
         self.namespace = namespace or ""
         self.fullname = f"{self.namespace}.{self.name}" if self.namespace else self.name
         self.version = version
-        self._options = dict(options or {})
+        self._options = TaskOptions(self, options or {})
         self._hash: str | None = None
         self._source: str | None = None
+        self.internal = False  # a helper of remit's own (functools...), hidden by displays
         self.__doc__ = func.__doc__
-        self.__wrapped__ = func
 
     @property
-    def options(self) -> dict[str, Any]:
-        """Task options (executor, cache and executor-specific ones such as memory)."""
+    def options(self) -> TaskOptions:
+        """Task options (executor, cache and executor-specific ones such as memory).
+
+        Read it as a dict, or call it, ``task.options(memory=8)``, for a copy of the task
+        with some options overridden (redun's spelling of ``with_options``).
+        """
         return self._options
+
+    @property
+    def nout(self) -> int | None:
+        """How many results a call unpacks into (``a, b = t()``): the ``nout`` option, else
+        the length of a ``tuple[X, Y]`` return annotation, else None (not unpackable)."""
+        nout = self._options.get("nout")
+        if nout is None:
+            nout = _tuple_length(self.__wrapped__)
+        return nout
 
     @property
     def executor(self) -> str:
@@ -69,7 +110,7 @@ class Task:
         """The task function's source code as written."""
         if self._source is None:
             try:
-                self._source = textwrap.dedent(inspect.getsource(self.func))
+                self._source = textwrap.dedent(inspect.getsource(self.__wrapped__))
             except (OSError, TypeError):
                 self._source = ""
         return self._source
@@ -81,16 +122,36 @@ class Task:
             if self.version is not None:
                 body: Any = ("version", str(self.version))
             else:
-                body = ("source", _normalized_source(self.func, self.source))
+                body = ("source", _normalized_source(self.__wrapped__, self.source))
             self._hash = hash_struct("Task", self.fullname, body)
         return self._hash
 
     def with_options(self, **options: Any) -> Task:
-        """Return a copy of this task with some options overridden (for one call site)."""
+        """Return a copy of this task with some options overridden (for one call site).
+
+        The copy keeps the task's name and hash: options choose where and how a call runs,
+        not what it computes, so results are shared with the original task's cache.
+        """
         merged = {**self._options, **options}
-        clone = Task(self.func, self.name, self.namespace, self.version, merged)
-        clone._hash, clone._source = self._hash, self._source
+        clone = Task(self.__wrapped__, self.name, self.namespace, self.version, merged)
+        clone._hash, clone._source, clone.internal = self._hash, self._source, self.internal
         return clone
+
+    def update_context(self, context: dict[str, Any] | None = None, **values: Any) -> Task:
+        """A copy of this task whose calls (and their callees) see ``context`` merged in."""
+        from remit.context import merge_context
+
+        update = merge_context(dict(context or {}), values)
+        current = self._options.get("_context_override") or {}
+        return self.with_options(_context_override=merge_context(current, update))
+
+    def partial(self, *args: Any, **kwargs: Any) -> PartialTask:
+        """Bind some arguments now; the PartialTask takes the rest when called later.
+
+        ``inc = add.partial(1)`` then ``inc(5)`` is ``add(1, 5)``. A PartialTask can be
+        passed to other tasks; it hashes by its task and the bound arguments.
+        """
+        return PartialTask(self, args, kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from remit.expression import TaskExpression
@@ -101,12 +162,104 @@ class Task:
         return f"Task({self.fullname!r})"
 
     def __reduce__(self) -> tuple:
-        return (get_task, (self.fullname,))
+        if _registry.get(self.fullname) is self:
+            return (get_task, (self.fullname,))
+        return (_task_with_options, (self.fullname, dict(self._options)))
+
+
+def _task_with_options(fullname: str, options: dict[str, Any]) -> Task:
+    """Unpickle a call-site copy made with ``task.options(...)``."""
+    return get_task(fullname).with_options(**options)
+
+
+class PartialTask:
+    """A task with some arguments bound: calling it calls the task with all of them.
+
+    The bound arguments are kept as they are, unevaluated, until the call (so
+    ``identity.partial(expr)`` delays ``expr``). It pickles by the task's name and the
+    arguments, and hashes by the task's hash and the arguments' hashes.
+    """
+
+    __slots__ = ("task", "args", "kwargs")
+
+    def __init__(self, task: Task, args: tuple, kwargs: dict[str, Any]) -> None:
+        self.task = task
+        self.args = tuple(args)
+        self.kwargs = dict(kwargs)
+
+    @property
+    def fullname(self) -> str:
+        """The full name of the underlying task."""
+        return self.task.fullname
+
+    @property
+    def name(self) -> str:
+        """The name of the underlying task."""
+        return self.task.name
+
+    @property
+    def nout(self) -> int | None:
+        """The underlying task's ``nout``."""
+        return self.task.nout
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.task(*self.args, *args, **{**self.kwargs, **kwargs})
+
+    def partial(self, *args: Any, **kwargs: Any) -> PartialTask:
+        """Bind more arguments (after the ones already bound)."""
+        return PartialTask(self.task, self.args + args, {**self.kwargs, **kwargs})
+
+    def options(self, **options: Any) -> PartialTask:
+        """The same partial application of a copy of the task with options overridden."""
+        return PartialTask(self.task.with_options(**options), self.args, self.kwargs)
+
+    with_options = options
+
+    def __reduce__(self) -> tuple:
+        return (PartialTask, (self.task, self.args, self.kwargs))
+
+    def __repr__(self) -> str:
+        bound = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        return f"{self.task.fullname}.partial({', '.join(bound)})"
 
 
 @normalize.register(Task)
 def _normalize_task(value: Task) -> tuple:
     return ("Task", value.fullname, value.hash)
+
+
+@normalize.register(PartialTask)
+def _normalize_partial_task(value: PartialTask) -> tuple:
+    return ("PartialTask", _normalize_task(value.task), normalize(value.args),
+            normalize(value.kwargs))
+
+
+def _run_to_completion(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
+    """A plain function that runs an ``async def`` task body in its own event loop."""
+
+    @functools.wraps(coroutine_function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        import asyncio
+
+        return asyncio.run(coroutine_function(*args, **kwargs))
+
+    return run
+
+
+def _tuple_length(func: Callable[..., Any]) -> int | None:
+    """The length of a ``tuple[X, Y]`` (or NamedTuple) return annotation, if it has one."""
+    try:
+        hint = typing.get_type_hints(func).get("return")
+    except Exception:  # unresolvable annotations: no inference
+        return None
+    if typing.get_origin(hint) is tuple:
+        items = typing.get_args(hint)
+        if not items or Ellipsis in items:
+            return None
+        return 0 if items == ((),) else len(items)
+    if isinstance(hint, type) and issubclass(hint, tuple) and hasattr(hint, "_fields"):
+        return len(hint._fields)
+    return None
 
 
 def _normalized_source(func: Callable[..., Any], source: str) -> str:
@@ -162,7 +315,10 @@ def task(
     Options: ``executor`` (name of an ``[executors.NAME]`` section, default ``default``),
     ``cache`` (False: always re-run), ``version`` (hash by this string instead of the source),
     ``name``/``namespace`` (full name ``namespace.name``; the namespace defaults to the
-    module's ``remit_namespace``), and any executor option such as ``memory`` or ``vcpus``.
+    module's ``remit_namespace``), ``nout`` (a call unpacks into that many lazy results),
+    ``cache_scope``/``check_valid``/``prov`` (see remit.cache_options),
+    ``tags=[(key, value), ...]`` (recorded on each job), and any executor option such as
+    ``memory`` or ``vcpus``. An option may be ``get_context(...)``.
     """
 
     def decorate(f: Callable[..., Any]) -> Task:
@@ -173,7 +329,20 @@ def task(
             opts["executor"] = executor
         if not cache:
             opts["cache"] = False
+        if opts.get("script"):
+            raise TaskError(
+                f"@task(script=True) on {f.__name__}: remit has no script-returning tasks; "
+                "return remit.script('command ...') from a plain task instead"
+            )
+        nout = opts.get("nout")
+        if nout is not None and (type(nout) is not int or nout < 0):
+            raise TaskError(f"@task(nout=...) must be a whole number >= 0, got {nout!r}")
         new = Task(f, name=name, namespace=namespace, version=version, options=opts)
+        cache_policy(new)  # a bad cache_scope/check_valid/prov fails here, naming the task
+        if opts.get("tags"):
+            from remit.tags import task_tags
+
+            task_tags(new)
         _registry[new.fullname] = new
         return new
 
@@ -195,3 +364,6 @@ def get_task(fullname: str) -> Task:
 def registered_tasks() -> dict[str, Task]:
     """All tasks registered so far, by full name."""
     return dict(_registry)
+
+
+__all__ = ["CacheCheckValid", "CacheScope", "Task", "get_task", "registered_tasks", "task"]

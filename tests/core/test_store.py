@@ -109,7 +109,7 @@ def test_new_database_is_created_and_stamped(tmp_path: Path) -> None:
 def test_import_remit_stays_light() -> None:
     code = (
         "import sys, remit; heavy = [m for m in ('boto3', 'docker', 'sqlalchemy', 'alembic', "
-        "'moto') if m in sys.modules]; print(heavy)"
+        "'moto', 'starlette', 'jinja2', 'uvicorn') if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

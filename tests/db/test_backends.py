@@ -16,7 +16,7 @@ from remit.db.query import Query
 from remit.db.recorder import ProvenanceRecorder
 from remit.db.schema import HEAD_REVISION, current_revision, upgrade
 from remit.progress import RunLog
-from remit.scheduler import ExecutionFailed, Scheduler
+from remit.scheduler import Scheduler
 
 remit_namespace = "tests.db.backends"
 runs: list[int] = []
@@ -76,7 +76,7 @@ def test_records_and_serves_the_cache(db_uri: str, tmp_path: Path) -> None:
 
 def test_failures_are_recorded_not_cached(db_uri: str, tmp_path: Path) -> None:
     for _ in range(2):
-        with pytest.raises(ExecutionFailed):
+        with pytest.raises(ValueError, match="bad 1"):
             run(db_uri, tmp_path, fail(1))
     engine = create_engine(db_uri)
     with engine.connect() as conn:

@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from tests.conftest import run_cli, status_row
+from tests.ui.serving import get, serving
 
 pytestmark = pytest.mark.aws
 
@@ -84,6 +85,8 @@ def test_example_end_to_end(example: Path) -> None:
         "examples.aws_batch.task_on_batch_debug", "remit.script_task",
     }
 
+    _check_picture_and_report(example, len(batch_ids))
+
     again = run_cli("run", "workflow.py", "main", "--output-path", OUTPUT, cwd=example, env=env)
     assert again.returncode == 0, again.stderr
     assert status_row(again.stderr, "ALL") == [0, 0, 0, total, 0, total]
@@ -93,8 +96,39 @@ def test_example_end_to_end(example: Path) -> None:
     assert log.returncode == 0, log.stderr
     producer = re.search(r"^Produced by Job ([0-9a-f]{8})$", log.stdout, re.M)
     assert producer and f"Job {producer.group(1)}" in log.stdout
-    assert re.search(r"Tags: aws_batch_job=\S+", log.stdout)  # the producing Batch job
+    assert re.search(r"Tags: .*aws_batch_job=\S+", log.stdout)  # the producing Batch job
     assert "count_colors_by_script(data, output_path)" in log.stdout
+
+
+def _check_picture_and_report(example: Path, n_batch_jobs: int) -> None:
+    """`remit viz` draws the run's calls and its output File; `remit report` costs its jobs."""
+    picture = run_cli("viz", "-", "-o", str(example / "run.dot"), cwd=example)
+    assert picture.returncode == 0, picture.stderr
+    dot = (example / "run.dot").read_text()
+    labels = re.findall(r'label="([^"]*)"', dot)
+    for call in ("examples.aws_batch.main(", "examples.aws_batch.task_on_batch(",
+                 "examples.aws_batch.count_colors_by_script(", "remit.script_task("):
+        assert any(label.startswith(call) for label in labels), call
+    # The output File is a node of its own, drawn from the call that wrote it.
+    file_node = re.search(r'(f\w+) \[label="color-counts.tsv"', dot).group(1)
+    writer = re.search(rf"(j\w+) -> {file_node}", dot).group(1)
+    assert re.search(rf'{writer} \[label="remit.script_task\(', dot)
+    assert re.search(r"j\w+ -> j\w+ \[style=dashed", dot)  # who called whom
+    report = run_cli("report", "-", cwd=example)
+    assert report.returncode == 0, report.stderr
+    assert f"AWS Batch: {n_batch_jobs} jobs" in report.stdout
+    assert re.search(r"estimated \$0\.\d{4}", report.stdout)
+    # The same run in the provenance browser: the Batch job ids are on the job pages.
+    with serving(example / ".remit") as url:
+        execution = re.search(r'href="/executions/([0-9a-f-]{36})"', get(url + "/")[1])
+        page = get(f"{url}/executions/{execution.group(1)}")[1]
+        assert "examples.aws_batch.main(" in page and "on_batch" in page
+        writer_job = re.search(r'href="/jobs/([0-9a-f-]{36})">remit\.script_task', page)
+        if writer_job is None:  # deeper in the tree: find it through the picture's link
+            writer_job = re.search(rf'{writer} \[.*URL="/jobs/([0-9a-f-]{{36}})"', dot)
+        job_page = get(f"{url}/jobs/{writer_job.group(1)}")[1]
+        assert re.search(r"<dt>aws_batch_job</dt><dd><code[^>]*>[0-9a-f-]{36}", job_page)
+        assert "color-counts.tsv" in job_page  # the File it wrote
 
 
 class _FileRepr:

@@ -8,7 +8,6 @@ import pytest
 
 from remit import File, script, task
 from remit.errors import ScriptError
-from remit.scheduler import ExecutionFailed
 
 remit_namespace = "tests.scripting.local"
 
@@ -76,19 +75,18 @@ def test_staged_input_and_output_with_change_detection(make_scheduler, tmp_path:
 
 
 def test_failing_script_raises_script_error(make_scheduler) -> None:
-    with pytest.raises(ExecutionFailed) as info:
+    with pytest.raises(ScriptError) as info:
         make_scheduler().run(failing())
-    error = info.value.failure.error
-    assert isinstance(error, ScriptError)
+    error = info.value
     assert error.exit_code == 3
     assert "last words" in error.stderr_tail and "first" in error.stderr_tail
     assert "exited with code 3" in str(error)
 
 
 def test_scripts_run_with_nounset(make_scheduler) -> None:
-    with pytest.raises(ExecutionFailed) as info:
+    with pytest.raises(ScriptError) as info:
         make_scheduler().run(unset_variable())
-    assert "NOT_DEFINED_ANYWHERE" in info.value.failure.error.stderr_tail
+    assert "NOT_DEFINED_ANYWHERE" in info.value.stderr_tail
 
 
 def test_status_table_names_the_script_tasks(make_scheduler) -> None:

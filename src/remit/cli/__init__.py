@@ -29,6 +29,9 @@ _SUBCOMMANDS = {
     "oneshot": "remit.cli.oneshot:oneshot",
     "view-pickle": "remit.cli.view_pickle:view_pickle",
     "emulate": "remit.cli.emulate:emulate",
+    "server": "remit.cli.server:server",
+    "viz": "remit.cli.viz:viz",
+    "report": "remit.cli.report:report",
 }
 
 

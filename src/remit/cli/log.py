@@ -106,6 +106,7 @@ class _LogView:
         self.echo(self._execution_line(row))
         duration = (row["end_time"] - row["start_time"]) if row["end_time"] else None
         self.echo(f"Duration: {format_duration(duration)}")
+        self._tags(row["id"])
         jobs = self.q.execution_jobs(row["id"])
         counts: dict[str, int] = {}
         for job in jobs:
@@ -132,9 +133,7 @@ class _LogView:
         duration = job["end_time"] - job["start_time"] if job["end_time"] else None
         self.echo(f"{indent}Duration: {format_duration(duration)}")
         self.echo(f"{indent}Executor: {job['executor']}")
-        tags = self.q.tags(job["id"])
-        if tags:
-            self.echo(f"{indent}Tags: " + ", ".join(f"{k}={v}" for k, v in tags.items()))
+        self._tags(job["id"], indent)
         if job["error"]:
             self.echo(f"\n{indent}  Error:")
             self.echo(textwrap.indent(job["error"].rstrip(), indent + "    "))
@@ -199,6 +198,12 @@ class _LogView:
             self.task(row, "")
         else:
             self.echo(f"Value {row['hash']} {row['type']}\n  {row['preview']}")
+            self._tags(row["hash"], "  ")
+
+    def _tags(self, entity_id: str, indent: str = "") -> None:
+        tags = self.q.tags(entity_id)
+        if tags:
+            self.echo(f"{indent}Tags: " + ", ".join(f"{k}={v}" for k, v in tags.items()))
 
     # -- files ----------------------------------------------------------------------------
 
@@ -220,6 +225,7 @@ class _LogView:
         latest = next((v for v in versions if self.q.producer(v["value_hash"])), versions[0])
         self.echo(f"File {latest['content_hash'][:8]} {format_time(latest['first_seen'])} "
                   f"{latest['path']}")
+        self._tags(latest["value_hash"])
         producer = self.q.producer(latest["value_hash"])
         if producer is None:
             self.echo("Not produced by any recorded job (an input to the workflow).")

@@ -102,7 +102,9 @@ class ParseArgType(click.ParamType):
 
 
 class ConvertedType(click.ParamType):
-    """Builds a value of the annotated class from the option's text, e.g. File(path)."""
+    """Builds a value of the annotated class from the option's text with
+    ``remit.value.parse_arg``: a registered ProxyValue's parser, the class's own
+    ``parse_arg``, else ``cls(text)`` (e.g. File(path))."""
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
@@ -111,8 +113,10 @@ class ConvertedType(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         if isinstance(value, self.cls):
             return value
+        from remit.value import parse_arg
+
         try:
-            return self.cls(value)
+            return parse_arg(self.cls, value)
         except Exception as exc:
             self.fail(f"{value!r} is not a valid {self.name}: {exc}", param, ctx)
 
@@ -136,8 +140,8 @@ def param_type(annotation: Any, default: Any = _UNSET) -> tuple[click.ParamType,
         if default is _UNSET or default is None:
             return click.STRING, False, None
         annotation = type(default)
-    if hasattr(annotation, "parse_arg"):
-        return ParseArgType(annotation, annotation), False, None
+    if isinstance(annotation, type) and hasattr(annotation, "parse_arg"):
+        return ConvertedType(annotation), False, None
     origin = typing.get_origin(annotation)
     if origin is not None and hasattr(origin, "parse_arg"):
         return ParseArgType(origin, annotation), False, None

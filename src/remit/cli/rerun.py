@@ -28,6 +28,7 @@ class RecordedRun:
     task_name: str
     task_args: tuple[str, ...]
     argument_hashes: dict[str, str]
+    options: dict[str, Any]  # the recorded command line's remit options (context, tags)
 
     def load_kwargs(self, config: Any) -> dict[str, Any] | None:
         """The root call's argument values from the store (load after importing the workflow,
@@ -73,7 +74,7 @@ def recorded_run(config: Any, prefix: str, command: click.Command) -> RecordedRu
                                    f"({' '.join(argv)}); it cannot be rerun")
     return RecordedRun(row["id"], argv, params["workflow"], params["task_name"],
                        tuple(params.get("task_args") or ()),
-                       {a.name: a.value_hash for a in args})
+                       {a.name: a.value_hash for a in args}, dict(params))
 
 
 def _find_execution(conn: Any, prefix: str) -> Any:

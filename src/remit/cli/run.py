@@ -31,6 +31,12 @@ from remit.progress import log_line
               help="On failure, open the Python debugger where the (local) task failed.")
 @click.option("--rerun", "rerun_id", metavar="EXEC_ID",
               help="Run an execution again with its recorded workflow, task and arguments.")
+@click.option("--context", "context_items", multiple=True, metavar="KEY.PATH=VALUE",
+              help="Set a context variable (value: JSON or text); repeatable.")
+@click.option("--context-file", "context_files", multiple=True, metavar="FILE",
+              help="Merge a JSON context file; repeatable.")
+@click.option("-t", "--tag", "tag_items", multiple=True, metavar="KEY=VALUE",
+              help="Tag the execution; repeatable.")
 @click.option("-h", "--help", "show_help", is_flag=True, help="Show this message and exit.")
 @click.argument("workflow", required=False)
 @click.argument("task_name", required=False)
@@ -42,6 +48,9 @@ def run(
     config_dir: str | None,
     use_pdb: bool,
     rerun_id: str | None,
+    context_items: tuple[str, ...],
+    context_files: tuple[str, ...],
+    tag_items: tuple[str, ...],
     show_help: bool,
     workflow: str | None,
     task_name: str | None,
@@ -78,10 +87,21 @@ def run(
         recorded = recorded_run(config, rerun_id, run)
         workflow, task_name, task_args = recorded.workflow, recorded.task_name, recorded.task_args
         argv = recorded.argv
+        context_items = context_items or recorded.options.get("context_items", ())
+        context_files = context_files or recorded.options.get("context_files", ())
+        tag_items = tag_items or recorded.options.get("tag_items", ())
         log_line(f"Rerun of Exec {recorded.execution_id[:8]}: {' '.join(argv[1:])}")
     if show_help or not workflow or not task_name:
         click.echo(ctx.get_help())
         ctx.exit(0 if show_help else 2)
+    from remit.context import extra_context
+    from remit.tags import parse_tag_option
+
+    try:
+        context = extra_context(context_files, context_items)
+        tags = [parse_tag_option(item) for item in tag_items]
+    except RemitError as exc:
+        raise click.ClickException(str(exc)) from None
     task = _load_task(workflow, task_name)
     if task is None:  # `remit run FILE help`
         return
@@ -92,7 +112,8 @@ def run(
         if task_args[:1] == ("--",):  # `remit run FILE TASK -- --x 1`: remit's options ended
             task_args = task_args[1:]
         kwargs = parse_task_args(task, task_args, f"remit run {workflow} {task_name}")
-    sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache, use_pdb=use_pdb))
+    sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache, use_pdb=use_pdb,
+                      context=context, tags=tags))
 
 
 def _load_task(workflow: str, task_name: str) -> Any:
@@ -111,8 +132,8 @@ def _load_task(workflow: str, task_name: str) -> Any:
         raise click.ClickException(str(exc)) from None
 
 
-def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool,
-             use_pdb: bool = False) -> int:
+def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool, use_pdb: bool = False,
+             context: dict[str, Any] | None = None, tags: list[Any] | None = None) -> int:
     """Run the expression with the recorder and the run log; return the exit code."""
     from remit.db.backend import Backend
     from remit.db.recorder import ProvenanceRecorder
@@ -130,7 +151,8 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool,
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        result = scheduler.run(expr, argv)
+        result = scheduler.execute(expr, argv, check_tasks=True, context=context,
+                                   tags=tags or ())
     except ExecutionFailed as failed:
         _print_failure(failed)
         if use_pdb:

@@ -125,6 +125,11 @@ class Backend:
     def _store_path(self, value_hash: str) -> Path:
         return self.value_store / value_hash[:2] / value_hash
 
+    def load_value(self, storage: str, data: bytes | None, value_hash: str) -> tuple[bool, Any]:
+        """``(True, value)`` for a stored value row, ``(False, None)`` when it cannot load."""
+        value = self._deserialize(storage, data, value_hash)
+        return (False, None) if value is _MISSING else (True, value)
+
     def _deserialize(self, storage: str, data: bytes | None, value_hash: str) -> Any:
         try:
             if storage == "inline" and data is not None:
@@ -184,6 +189,13 @@ class Backend:
             return
         self._seen_values.add(value_hash)
         self.add(models.value, value_hash, self.serialize(value_hash, value))
+
+    def note_value(self, value_hash: str) -> bool:
+        """Mark a value hash as buffered; False if it already was."""
+        if value_hash in self._seen_values:
+            return False
+        self._seen_values.add(value_hash)
+        return True
 
     @property
     def pending(self) -> int:

@@ -10,7 +10,11 @@
 - ``value``: every recorded value by hash (type, preview, pickle inline or in the value store).
 - ``file``: Files seen as arguments or results (path and content hash); ``call_file`` links
   each call to the Files among its arguments and in its result.
-- ``tag``: key/value tags on jobs and executions (e.g. the AWS Batch job id).
+- ``call_subtree``: for calls of ``check_valid="shallow"`` tasks, the hashes of every task in
+  the call's subtree (and the context it ran in), so a re-run can serve the call's final
+  result without replaying its children while none of those tasks changed.
+- ``tag``: key/value tags on executions, jobs, tasks and values (entity id: execution id, job
+  id, task hash or value hash), e.g. the AWS Batch job id or ``@task(tags=...)``.
 
 Alembic migrations in ``migrations/`` create exactly this schema; a test keeps them in step.
 """
@@ -62,6 +66,7 @@ job = Table(
     Column("start_time", Float, nullable=False),
     Column("end_time", Float),
     Column("error", Text),
+    Column("cpu_seconds", Float),  # CPU time of the task body, where the executor measures it
 )
 
 task = Table(
@@ -140,6 +145,14 @@ call_file = Table(
     Column("role", String(8), primary_key=True),  # arg | result
 )
 Index("ix_call_file_value", call_file.c.value_hash)
+
+call_subtree = Table(
+    "call_subtree",
+    metadata,
+    Column("call_hash", HASH, primary_key=True),
+    Column("context_hash", String(40), primary_key=True),  # "" when the call saw no context
+    Column("task_hashes", Text, nullable=False),  # sorted, space-separated
+)
 
 tag = Table(
     "tag",

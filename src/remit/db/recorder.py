@@ -12,11 +12,15 @@ import json
 import time
 from typing import Any
 
+from remit.cache_options import cache_policy
 from remit.db import models
 from remit.db.backend import Backend
+from remit.db.shallow import subtree_task_hashes
 from remit.errors import HashingError
 from remit.hashing import hash_value, iter_nested
 from remit.jobs import Execution, Job, JobFailure
+from remit.subrun import SubrunOutcome
+from remit.tags import tag_text, task_tags
 
 _FLUSH_ROWS = 20_000
 
@@ -33,8 +37,15 @@ class ProvenanceRecorder:
     # -- hooks ----------------------------------------------------------------------------
 
     def on_execution_start(self, execution: Execution) -> None:
-        """Record the execution as RUNNING."""
+        """Record the execution as RUNNING, with its tags."""
         self._execution_row(execution)
+        self.on_tags(execution.id, getattr(execution, "tags", ()))
+
+    def on_tags(self, entity_id: str, tags: Any) -> None:
+        """Record tags on an execution, job, task or value."""
+        for key, value in tags:
+            self.backend.add(models.tag, (entity_id, key),
+                             {"entity_id": entity_id, "key": key, "value": tag_text(value)})
 
     def on_execution_end(self, execution: Execution) -> None:
         """Record the outcome and write everything still buffered."""
@@ -43,11 +54,14 @@ class ProvenanceRecorder:
 
     def on_job_submit(self, job: Job) -> None:
         """Record the job as RUNNING."""
-        self._job_row(job)
+        if job.prov:
+            self._job_row(job)
 
     def on_job_result(self, job: Job, result: Any) -> None:
         """Cache what the task body returned (it may still hold expressions)."""
-        if not job.task.cache:
+        if isinstance(result, SubrunOutcome):
+            self._subrun_rows(job, result)
+        if not job.task.cache or not job.prov or cache_policy(job.task).ultimate_only:
             return
         try:
             value_hash = hash_value(result)
@@ -61,8 +75,15 @@ class ProvenanceRecorder:
 
     def on_job_done(self, job: Job, value: Any) -> None:
         """Record the call node, its arguments, children and result, and the job."""
+        if not job.prov:
+            return
         backend = self.backend
         self._task_row(job)
+        if cache_policy(job.task).shallow:
+            backend.add(models.call_subtree, (job.call_hash, job.context_hash), {
+                "call_hash": job.call_hash, "context_hash": job.context_hash,
+                "task_hashes": " ".join(sorted(subtree_task_hashes(job))),
+            })
         backend.add_value(job.result_hash, value)
         self._call_files(job.call_hash, "result", value)
         backend.add(models.call_node, job.call_hash, {
@@ -80,6 +101,8 @@ class ProvenanceRecorder:
 
     def on_job_failed(self, job: Job, failure: JobFailure) -> None:
         """Record the job as FAILED with its traceback."""
+        if not job.prov:
+            return
         self._task_row(job)
         self._job_row(job, error=failure)
 
@@ -92,6 +115,32 @@ class ProvenanceRecorder:
             self._last_flush = now
 
     # -- rows -----------------------------------------------------------------------------
+
+    def _subrun_rows(self, job: Job, outcome: SubrunOutcome) -> None:
+        """Record a subrun's rows: its jobs under ``job`` in this execution (or its own)."""
+        records = outcome.take_records()
+        if not records:
+            return
+        job.subtree = frozenset({job.task_hash, *(r["task_hash"] for r in records["job"])})
+        if not job.prov:
+            return
+        sub_id = outcome.execution_id
+        keep_execution = outcome.new_execution
+        for table in models.metadata.sorted_tables:
+            keys = [c.name for c in table.primary_key.columns]
+            for row in records.get(table.name, ()):
+                if table is models.execution and not keep_execution:
+                    continue
+                if table is models.job and not keep_execution:
+                    row = {**row, "execution_id": job.execution_id,
+                           "parent_id": row["parent_id"] or job.id}
+                elif table is models.tag and row["entity_id"] == sub_id and not keep_execution:
+                    row = {**row, "entity_id": job.execution_id}
+                if table is models.value:
+                    self.backend.note_value(row["hash"])
+                self.backend.add(table, tuple(row[k] for k in keys), row)
+        if keep_execution:
+            job.tags["subrun_execution"] = sub_id
 
     def _execution_row(self, execution: Execution) -> None:
         self.backend.add(models.execution, execution.id, {
@@ -109,11 +158,11 @@ class ProvenanceRecorder:
                 "hash": job.task_hash, "fullname": task.fullname, "namespace": task.namespace,
                 "source": task.source,
             })
+            self.on_tags(job.task_hash, task_tags(task))
 
     def _job_row(self, job: Job, error: JobFailure | None = None) -> None:
-        for key, value in job.tags.items():  # e.g. aws_batch_job, docker_container
-            self.backend.add(models.tag, (job.id, key),
-                             {"entity_id": job.id, "key": key, "value": value})
+        self.on_tags(job.id, task_tags(job.task))  # @task(tags=...)
+        self.on_tags(job.id, job.tags.items())  # e.g. aws_batch_job, apply_tags(job_tags=...)
         self.backend.add(models.job, job.id, {
             "id": job.id, "execution_id": job.execution_id,
             "parent_id": job.parent.id if job.parent else None,
@@ -122,6 +171,7 @@ class ProvenanceRecorder:
             "call": job.describe_call(),
             "status": job.state.value, "cached": job.cached, "start_time": job.start_time,
             "end_time": job.end_time, "error": _error_text(error) if error else None,
+            "cpu_seconds": job.cpu_seconds,
         })
 
     def _argument_rows(self, job: Job) -> None:

@@ -118,7 +118,7 @@ def closure(conn: Connection, execution_ids: Sequence[str]) -> dict[str, set[tup
     values |= {c.value_hash for c in links}
     keys["task"] = {(t,) for t in tasks}
     keys["value"] = {(v,) for v in values}
-    entities = {*execution_ids, *(j.id for j in jobs), *values}
+    entities = {*execution_ids, *(j.id for j in jobs), *values, *tasks}
     keys["tag"] = {(t.entity_id, t.key) for t in _column_in(
         conn, select(m.tag.c.entity_id, m.tag.c.key), m.tag.c.entity_id, entities)}
     return keys

@@ -22,10 +22,12 @@ class Executor:
 
     type_name = ""
 
-    def __init__(self, name: str, options: dict[str, str], config_dir: Path) -> None:
+    def __init__(
+        self, name: str, options: dict[str, str] | None = None, config_dir: Path | None = None
+    ) -> None:
         self.name = name
-        self.options = options
-        self.config_dir = config_dir
+        self.options = options if options is not None else {}
+        self.config_dir = config_dir if config_dir is not None else Path.cwd() / ".remit"
         self.use_cache = True  # False under --no-cache: remote jobs must not reuse old outputs
         self._report: Report | None = None
 

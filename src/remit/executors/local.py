@@ -7,6 +7,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import time
 from concurrent.futures import Executor as PoolExecutor
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
@@ -21,15 +22,28 @@ _MODES = ("thread", "process")
 
 
 class LocalExecutor(Executor):
-    """Thread or process pool on the local machine."""
+    """Thread or process pool on the local machine.
+
+    Built from a section's options, or directly for the Python API:
+    ``LocalExecutor("batch")`` (threads) or ``LocalExecutor("procs", mode="process")``.
+    """
 
     type_name = "local"
 
-    def __init__(self, name: str, options: dict[str, str], config_dir: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        options: dict[str, str] | None = None,
+        config_dir: Any = None,
+        *,
+        mode: str | None = None,
+        max_workers: int | None = None,
+    ) -> None:
         super().__init__(name, options, config_dir)
-        self.mode = options.get("mode", "thread")
+        self.mode = mode or self.options.get("mode", "thread")
+        self.validate(name, {**self.options, "mode": self.mode}, f"LocalExecutor({name!r})")
         default_workers = 20 if self.mode == "thread" else (os.cpu_count() or 2)
-        self.max_workers = int(options.get("max_workers", default_workers))
+        self.max_workers = max_workers or int(self.options.get("max_workers", default_workers))
         self._pool: PoolExecutor | None = None
 
     @classmethod
@@ -73,16 +87,19 @@ class LocalExecutor(Executor):
         return ProcessPoolExecutor(self.max_workers, mp_context=multiprocessing.get_context("fork"))
 
     def _run_in_thread(self, job: Job) -> None:
+        started = time.thread_time()
         try:
             result = job.task.func(*job.args, **job.kwargs)
         except BaseException as exc:  # noqa: BLE001 - every failure is reported, none lost
+            job.cpu_seconds = time.thread_time() - started
             self.report(job, None, failure_from_exception(exc, job))
             return
+        job.cpu_seconds = time.thread_time() - started
         self.report(job, result, None)
 
     def _process_done(self, job: Job, future: Future) -> None:
         try:
-            status, body = future.result()
+            status, body, job.cpu_seconds = future.result()
         except BaseException as exc:  # the worker died (e.g. killed, out of memory)
             self.report(job, None, failure_from_exception(exc, job))
             return
@@ -93,16 +110,21 @@ class LocalExecutor(Executor):
             self.report(job, None, JobFailure(error, text, job))
 
 
-def _run_pickled(payload: bytes) -> tuple[str, bytes]:
-    """Worker side: run the function, return ('ok', result) or ('error', (exc, traceback))."""
+def _run_pickled(payload: bytes) -> tuple[str, bytes, float]:
+    """Worker side: run the function; return ('ok', result) or ('error', (exc, traceback)),
+    with the CPU seconds it took."""
     import traceback
 
     func, args, kwargs = pickle.loads(payload)
+    started = time.process_time()
     try:
-        return "ok", dumps(func(*args, **kwargs), "the result")
+        result = func(*args, **kwargs)
+        cpu = time.process_time() - started
+        return "ok", dumps(result, "the result"), cpu
     except BaseException as exc:  # noqa: BLE001
+        cpu = time.process_time() - started
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         try:
-            return "error", pickle.dumps((exc, text), protocol=5)
+            return "error", pickle.dumps((exc, text), protocol=5), cpu
         except Exception:
-            return "error", pickle.dumps((RuntimeError(repr(exc)), text), protocol=5)
+            return "error", pickle.dumps((RuntimeError(repr(exc)), text), protocol=5), cpu

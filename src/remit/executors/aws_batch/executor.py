@@ -266,6 +266,7 @@ class AWSBatchExecutor(Executor):
                                      tags)
         batch_id = self._submit_request(request)
         job.tags["aws_batch_job"] = batch_id
+        job.tags.update(_resource_tags(opts))
         log_submit(job, f"AWS Batch job {batch_id}", batch_id, request["jobName"],
                    scratch.job_dir(opts.s3_scratch, job.eval_hash), opts.retries, opts.debug)
         self.monitor.track(Tracked(batch_id, [job], opts))
@@ -286,6 +287,7 @@ class AWSBatchExecutor(Executor):
         batch_id = self._submit_request(request)
         for index, queued in enumerate(members):
             queued.job.tags["aws_batch_job"] = f"{batch_id}:{index}"
+            queued.job.tags.update(_resource_tags(opts))
         log_line(f"AWSBatchExecutor: submit {len(members)} remit jobs of {first.task.fullname} "
                  f"as AWS Batch array job {batch_id}:")
         log_line(f"  job_name        = {request['jobName']}")
@@ -378,3 +380,9 @@ def _min_version() -> str:
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _resource_tags(opts: BatchOptions) -> dict[str, str]:
+    """What a job asked Batch for, recorded with it for `remit report`'s job-hours and cost."""
+    return {"aws_batch_vcpus": _number(opts.vcpus), "aws_batch_memory_gib": _number(opts.memory),
+            "aws_batch_gpus": str(opts.gpus)}
