@@ -163,7 +163,8 @@ def test_tags_on_executions_jobs_and_files(project: Path) -> None:
     bad = invoke_cli("tag", "add", exec_id[:8], "novalue", cwd=project)
     assert bad.returncode == 2 and "write novalue=VALUE" in bad.stderr
     unknown = invoke_cli("tag", "add", "zzzz", "a=b", cwd=project)
-    assert unknown.returncode == 1 and "no execution, job, task, value or File matches" in unknown.stderr
+    assert unknown.returncode == 1
+    assert "no execution, job, task, value or File matches" in unknown.stderr
 
 
 def test_db_upgrade_from_schema_0001(tmp_path: Path) -> None:

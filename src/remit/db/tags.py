@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from remit.db import models as m
 from remit.errors import DBError
 
+
 def _columns() -> tuple[tuple[str, Any], ...]:
     return (("execution", m.execution.c.id), ("job", m.job.c.id),
             ("file", m.file.c.value_hash), ("value", m.value.c.hash), ("task", m.task.c.hash))
