@@ -83,6 +83,16 @@ def _lock(paths: list[Path], locked: bool) -> None:
             path.chmod(mode | stat.S_IWUSR)
 
 
+@pytest.mark.parametrize("args", [["report", "-"], ["viz", "-", "-o", "x.dot"],
+                                  ["aws", "list-jobs", "-", "--queue", "q"]])
+def test_other_readers_create_nothing_either(tmp_path: Path, args: list[str]) -> None:
+    pytest.importorskip("starlette")
+    proc = invoke_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "remit run FILE TASK" in proc.stderr
+    assert not (tmp_path / ".remit").exists() and not (tmp_path / "x.dot").exists()
+
+
 @pytest.fixture
 def read_only_project(project: Path) -> Iterator[Path]:
     """The project with its `.remit/` (database and value store) made read-only."""
