@@ -15,6 +15,8 @@ from tests.conftest import run_cli, status_row
 
 WORKFLOW = '''
 import enum
+from typing import Literal
+
 from remit import File, task
 
 remit_namespace = "params"
@@ -50,8 +52,8 @@ def show(numbers: list[int], color: Color = Color.red, flag: bool = False,
 
 
 @task()
-def temperature(t: Celsius) -> float:
-    return t.degrees
+def temperature(t: Celsius, unit: Literal["C", 1] = "C") -> float:
+    return t.degrees if unit == "C" else -1.0
 
 
 @task(memory=4, version="7")
@@ -95,6 +97,12 @@ def test_user_type_parses_its_own_text(tmp_path: Path) -> None:
     assert proc.stdout.strip() == "21.5"
     bad = run_cli("run", "workflow.py", "temperature", "--t", "warm", cwd=tmp_path)
     assert bad.returncode == 2 and "'warm' is not a valid Celsius" in bad.stderr
+    literal = run_cli("run", "workflow.py", "temperature", "--t", "3", "--unit", "1",
+                      cwd=tmp_path)
+    assert literal.stdout.strip() == "-1.0", literal.stderr  # the int 1, not the text "1"
+    wrong = run_cli("run", "workflow.py", "temperature", "--t", "3", "--unit", "K",
+                    cwd=tmp_path)
+    assert wrong.returncode == 2 and "'K' is not one of: C, 1" in wrong.stderr
 
 
 def test_bad_values_are_usage_errors_naming_the_option(tmp_path: Path) -> None:

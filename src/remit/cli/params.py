@@ -84,6 +84,25 @@ class EnumType(click.ParamType):
         self.fail(f"{text!r} is not a {self.name}; choose one of: {choices}", param, ctx)
 
 
+class LiteralType(click.ParamType):
+    """One of a ``Literal[...]``'s values, given as text (``Literal[1, 2]`` gives ints)."""
+
+    name = "choice"
+
+    def __init__(self, values: tuple[Any, ...]) -> None:
+        self.values = values
+
+    def get_metavar(self, param: Any, ctx: Any = None) -> str:
+        return "[" + "|".join(str(v) for v in self.values) + "]"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        for choice in self.values:
+            if value == choice or str(choice) == str(value):
+                return choice
+        options = ", ".join(str(v) for v in self.values)
+        self.fail(f"{value!r} is not one of: {options}", param, ctx)
+
+
 class ParseArgType(click.ParamType):
     """A type that parses its own text: ``cls.parse_arg(raw_type, text)``."""
 
@@ -151,8 +170,7 @@ def param_type(annotation: Any, default: Any = _UNSET) -> tuple[click.ParamType,
             return param_type(options[0])
         return click.STRING, False, None
     if origin is typing.Literal:
-        values = typing.get_args(annotation)
-        return click.Choice([str(v) for v in values]), False, None
+        return LiteralType(typing.get_args(annotation)), False, None
     if origin in _SEQUENCES:
         args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
         if len(set(args)) == 1 or (origin is not tuple and args):
