@@ -50,6 +50,20 @@ def wait_for(batch: Any, job_id: str, statuses: tuple[str, ...]) -> dict[str, An
         time.sleep(0.05)
 
 
+def record_batch_job(root: Path, batch_id: str) -> str:
+    """Record, as a run would, a remit job's AWS Batch job id tag; return the remit job id."""
+    from remit.db import models
+    from remit.db.backend import Backend
+
+    backend = Backend.for_config_dir(root / ".remit", {})
+    job_id = str(uuid.uuid4())
+    with backend.engine.begin() as conn:
+        conn.execute(models.tag.insert(), [{"entity_id": job_id, "key": "aws_batch_job",
+                                            "value": batch_id}])
+    backend.close()
+    return job_id
+
+
 def test_list_kill_and_logs_of_an_execution(batch: Any, tmp_path: Path) -> None:
     (tmp_path / ".remit").mkdir()
     (tmp_path / ".remit" / "remit.ini").write_text(
@@ -73,6 +87,10 @@ def test_list_kill_and_logs_of_an_execution(batch: Any, tmp_path: Path) -> None:
         logs = run_cli("aws", "logs", done, cwd=tmp_path)
         assert logs.returncode == 0, logs.stderr
         assert logs.stdout.splitlines() == ["hello from a short job", "second line"]
+        # by the remit job id the store recorded for that Batch job
+        remit_job = record_batch_job(tmp_path, done)
+        by_remit_id = run_cli("aws", "logs", remit_job[:8], cwd=tmp_path)
+        assert by_remit_id.stdout.splitlines() == logs.stdout.splitlines(), by_remit_id.stderr
 
         killed = run_cli("aws", "kill-jobs", ours[:8], "--queue", STANDIN_QUEUE, cwd=tmp_path)
         assert killed.returncode == 0, killed.stderr

@@ -17,7 +17,7 @@ WORKFLOW = '''
 import enum
 from typing import Literal
 
-from remit import File, task
+from remit import Dir, File, task
 
 remit_namespace = "params"
 
@@ -41,14 +41,14 @@ class Celsius:
 @task()
 def show(numbers: list[int], color: Color = Color.red, flag: bool = False,
          cfg: dict = {"depth": 2, "tags": ["a"]}, names: tuple[str, ...] = ("x",),
-         data: File | None = None) -> dict:
+         data: File | None = None, folder: Dir | None = None) -> dict:
     """Summarize the parameters.
 
     Every type of option a workflow uses.
     """
     return {"sum": sum(numbers), "numbers": numbers, "color": color.name, "flag": flag,
             "cfg": cfg, "names": list(names), "data": data.path if data else None,
-            "cfg_type": type(cfg).__name__}
+            "cfg_type": type(cfg).__name__, "folder": folder.path if folder else None}
 
 
 @task()
@@ -78,10 +78,11 @@ def test_list_enum_bool_json_and_file_options(tmp_path: Path) -> None:
     write(tmp_path)
     out = result(run_cli("run", "workflow.py", "show", "--numbers", "1", "2", "-3",
                          "--color", "green", "--flag", "--cfg", '{"depth": 5}',
-                         "--names", "a", "b", "--data", "in.txt", cwd=tmp_path))
+                         "--names", "a", "b", "--data", "in.txt", "--folder", "results",
+                         cwd=tmp_path))
     assert out == {"sum": 0, "numbers": [1, 2, -3], "color": "green", "flag": True,
                    "cfg": {"depth": 5}, "names": ["a", "b"], "data": "in.txt",
-                   "cfg_type": "dict"}
+                   "cfg_type": "dict", "folder": "results"}
     # repeated options, Color.member, --no-flag, defaults kept as objects (a dict, not text)
     out = result(run_cli("run", "workflow.py", "show", "--numbers", "4", "--numbers", "5",
                          "--color", "Color.red", "--no-flag", cwd=tmp_path))

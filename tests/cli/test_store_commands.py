@@ -231,5 +231,7 @@ def test_export_import_round_trip_with_value_store_files(project: Path, tmp_path
     assert status_row(rerun.stderr, "store.big") == [0, 0, 0, 1, 0, 1]
     assert status_row(rerun.stderr, "store.main") == [0, 0, 0, 1, 0, 1]
     assert status_row(rerun.stderr, "store.write") == [0, 0, 0, 0, 1, 1]
+    last = invoke_cli("export", str(tmp_path / "last.db"), "-", cwd=project)
+    assert last.returncode == 0 and "Exported 1 execution(s)" in last.stdout
     bad = invoke_cli("import", str(tmp_path / "nope.db"), cwd=other)
     assert bad.returncode == 1 and "no export file at" in bad.stderr
