@@ -3,7 +3,6 @@ read-only `.remit/`; `remit log -`; init; tags; `db` migrations; export/import."
 
 from __future__ import annotations
 
-import configparser
 import os
 import sqlite3
 import stat
@@ -131,22 +130,31 @@ def test_log_dash_is_the_last_execution_and_unknown_ids_fail(project: Path) -> N
 
 
 def test_init_writes_every_option_commented(tmp_path: Path) -> None:
+    from remit.config import load_config
+
     proc = invoke_cli("init", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     ini = tmp_path / ".remit" / "remit.ini"
     text = ini.read_text()
     for option in ("db_uri", "value_store_min_size", "job_status_interval", "flush_interval",
-                   "max_workers", "job_name_prefix", "code_includes", "min_array_size"):
+                   "context_file", "gpu_family", "max_workers", "job_name_prefix",
+                   "code_includes", "min_array_size", "debug_scratch"):
         assert f"; {option} = " in text, option
-    # uncommenting [backend] and [scheduler] gives a valid configuration
-    lines = [line[2:] if line.startswith("; ") and "=" in line and "[executors" not in text[
-        :text.find(line)] else line for line in text.splitlines()]
-    ini.write_text("\n".join(lines))
-    parser = configparser.ConfigParser(inline_comment_prefixes=(";",))
-    parser.read(ini)
-    assert parser.get("scheduler", "flush_interval") == "1"
-    (tmp_path / "workflow.py").write_text(textwrap.dedent(WORKFLOW))
-    assert run_cli("run", "workflow.py", "main", cwd=tmp_path).returncode == 0
+    assert load_config(ini.parent).executors == {}  # all commented out: the defaults
+    # Uncommented, every section and option is one remit accepts, at its default value.
+    ini.write_text("\n".join(
+        line[2:] if line.startswith("; ") and ("=" in line or line.startswith("; ["))
+        and "(not set)" not in line else line
+        for line in text.splitlines()))
+    config = load_config(ini.parent)
+    assert config.get_float("scheduler", "flush_interval", 0) == 1.0
+    assert config.executors["procs"]["mode"] == "process"
+    assert config.context["my_tool.flag"] == "true"
+    from remit.executors.aws_batch.options import BatchOptions
+
+    batch = BatchOptions.parse(config.executors["batch"], "[executors.batch]")
+    assert batch == BatchOptions(image=batch.image, queue="YOUR_QUEUE",
+                                 s3_scratch="s3://YOUR_BUCKET/remit/")
     again = invoke_cli("init", cwd=tmp_path)
     assert again.returncode == 1 and "already exists" in again.stderr
 
