@@ -161,6 +161,10 @@ def test_double_dash_ends_remit_options(tmp_path: Path) -> None:
     assert proc.stdout.strip() == "16"
     unknown = run_cli("run", "--fast", "workflow.py", "square", cwd=tmp_path)
     assert unknown.returncode == 2 and "no such option: --fast" in unknown.stderr
+    late = run_cli("run", "workflow.py", "square", "--x", "2", "--no-cache", cwd=tmp_path)
+    assert late.returncode == 2
+    assert "--no-cache is an option of remit run, not of the task: put it before WORKFLOW" \
+        in late.stderr
 
 
 def test_rerun_reproduces_the_result_from_the_cache(tmp_path: Path) -> None:

@@ -111,9 +111,24 @@ def run(
 
         if task_args[:1] == ("--",):  # `remit run FILE TASK -- --x 1`: remit's options ended
             task_args = task_args[1:]
+        _misplaced_run_option(ctx, task, task_args)
         kwargs = parse_task_args(task, task_args, f"remit run {workflow} {task_name}")
     sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache, use_pdb=use_pdb,
                       context=context, tags=tags))
+
+
+def _misplaced_run_option(ctx: click.Context, task: Any, task_args: tuple[str, ...]) -> None:
+    """`remit run FILE TASK --no-cache`: say where remit's own options go."""
+    from remit.cli.params import task_options
+
+    own = {opt for param in ctx.command.params for opt in getattr(param, "opts", ())
+           if opt not in ("-h", "--help")}
+    theirs = {opt for param in task_options(task) for opt in param.opts}
+    for arg in task_args:
+        name = arg.split("=", 1)[0]
+        if name in own and name not in theirs:
+            raise click.UsageError(f"{name} is an option of remit run, not of the task: put it "
+                                   f"before WORKFLOW (remit run {name} ... FILE TASK)")
 
 
 def _load_task(workflow: str, task_name: str) -> Any:
