@@ -116,8 +116,11 @@ def test_readers_work_on_a_read_only_store(read_only_project: Path) -> None:
     assert "run workflow.py main" in invoke_cli("log", "-", cwd=read_only_project).stdout
     assert sorted(p.name for p in remit_dir.iterdir()) == before
     # a writer says what is wrong in one line
-    tag = invoke_cli("tag", "add", "-", "a=b", cwd=read_only_project)
+    exec_id = invoke_cli("log", "-", cwd=read_only_project).stdout.split()[1]
+    tag = invoke_cli("tag", "add", exec_id, "a=b", cwd=read_only_project)
     assert tag.returncode == 1
+    assert tag.stderr == f"Error: {read_only_project / '.remit'} is read-only, so nothing can " \
+        "be recorded there; make it writable or pass --config DIR of a writable store\n"
 
 
 def test_log_dash_is_the_last_execution_and_unknown_ids_fail(project: Path) -> None:
