@@ -213,3 +213,29 @@ def test_pdb_stops_at_the_failing_line(tmp_path: Path) -> None:
     finally:
         child.close(force=True)
     assert child.exitstatus == 1
+
+
+CONTEXT = '''
+from remit import get_context, task
+
+
+@task()
+def scaled(x: int, scale: int = get_context("demo.scale", 1)) -> int:
+    return x * scale
+'''
+
+
+def test_rerun_keeps_the_recorded_context_and_tags(tmp_path: Path) -> None:
+    write(tmp_path, CONTEXT)
+    first = run_cli("run", "--context", "demo.scale=7", "--tag", "who=me", "workflow.py",
+                    "scaled", "--x", "3", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "21"
+    again = run_cli("run", "--rerun", "-", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "21"
+    assert status_row(again.stderr, "ALL") == [0, 0, 0, 1, 0, 1]
+    with sqlite3.connect(tmp_path / ".remit" / "remit.db") as conn:
+        tagged = conn.execute("SELECT count(*) FROM tag JOIN execution ON entity_id = id "
+                              "WHERE key = 'who' AND value = 'me'").fetchone()[0]
+    assert tagged == 2
