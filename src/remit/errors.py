@@ -3,6 +3,7 @@
     RemitError
     ├── ConfigError            bad or missing configuration (names file, section, option)
     ├── TaskError              bad task definition or lookup (unknown task, bad options)
+    │   └── ArgumentMutatedError a task changed an argument object in place (thread executor)
     ├── HashingError           a value that cannot be hashed deterministically
     ├── SerializationError     a value that cannot be pickled for a job or the store
     ├── ExecutorError          an executor could not run a job
@@ -32,6 +33,10 @@ class ConfigError(RemitError):
 
 class TaskError(RemitError):
     """A task is defined or called incorrectly, or cannot be found."""
+
+
+class ArgumentMutatedError(TaskError):
+    """A task body changed one of its argument objects in place."""
 
 
 class HashingError(RemitError):

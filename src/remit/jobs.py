@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from remit.hashing import normalize
+
 if TYPE_CHECKING:
     from remit.task import Task
 
@@ -59,6 +61,7 @@ class Job:
     context_hash: str = ""  # hash of ``context`` when it is not empty
     prov: bool = True  # False: not recorded in the store (task option prov=False, no_prov)
     subtree: frozenset[str] | None = None  # task hashes below a call served by shallow caching
+    reason: str = ""  # why it ran instead of coming from the cache (explain.py)
 
 
     @property
@@ -127,3 +130,10 @@ class JobInfo:
     def __repr__(self) -> str:
         return (f"JobInfo(execution_id={self.execution_id!r}, job_id={self.job_id!r}, "
                 f"eval_hash={self.eval_hash!r}, args_hash={self.args_hash!r})")
+
+
+@normalize.register(JobInfo)
+def _normalize_job_info(info: JobInfo) -> str:
+    # Not part of the cache key (the scheduler keys the parameter as "JobInfo"): the same
+    # token, so re-hashing a call's arguments after it ran does not see a change.
+    return "JobInfo"

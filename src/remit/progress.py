@@ -104,9 +104,10 @@ class RunLog:
         self._move(job, "PENDING")
 
     def on_job_submit(self, job: Job) -> None:
-        """``Run    Job <id>:  task(args) on <executor>``."""
+        """``Run    Job <id>:  task(args) on <executor>  (why it was not cached)``."""
         self._move(job, "RUNNING")
-        self._write(f"Run    Job {job.short_id}:  {job.describe_call()} on {job.executor}")
+        why = f"  ({job.reason})" if job.reason else ""
+        self._write(f"Run    Job {job.short_id}:  {job.describe_call()} on {job.executor}{why}")
 
     def on_cache_hit(self, job: Job, result: Any) -> None:
         """``Cached Job <id>:  task(args) (eval_hash=...)``."""

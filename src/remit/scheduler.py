@@ -28,6 +28,7 @@ from remit.context import context_hash, load_context, merge_context
 from remit.errors import ConfigError, RemitError, TaskError
 from remit.executors import Executor, create_executor
 from remit.executors.base import failure_from_exception
+from remit.explain import CACHE_FALSE, NO_CACHE, explain_jobs, invalid_result_reason
 from remit.expression import (
     Expression,
     SchedulerExpression,
@@ -121,26 +122,31 @@ class Scheduler:
 
     # -- public ---------------------------------------------------------------------------
 
-    def add_executor(self, executor: Executor | str, options: dict[str, str] | None = None) -> None:
-        """Use an executor under its name: an Executor, or a name and its ini-style options.
+    def add_executor(
+        self, executor: Executor | str, options: Executor | Mapping[str, Any] | None = None
+    ) -> None:
+        """Use an executor: an Executor (under its name), or a name with an Executor or with
+        ini-style options.
 
         ``scheduler.add_executor(LocalExecutor("batch"))`` runs the tasks of executor
         ``batch`` locally (e.g. in tests); ``add_executor("procs", {"type": "local",
         "mode": "process"})`` defines one as an ``[executors.procs]`` section would.
         """
         if isinstance(executor, str):
-            if options is None or not options.get("type"):
-                raise ConfigError(
-                    f"add_executor({executor!r}, options): options need a 'type', e.g. "
-                    "{'type': 'local', 'mode': 'process'}"
-                )
             name = executor
-            self._executors.pop(name, None)
-            executor = self._executor(name, dict(options))
-        name = executor.name
-        self._executors[name] = executor
+            if isinstance(options, Executor):
+                executor, executor.name = options, name
+            elif options is None or not options.get("type"):
+                raise ConfigError(
+                    f"add_executor({name!r}, options): give an Executor, or options with a "
+                    "'type', e.g. {'type': 'local', 'mode': 'process'}"
+                )
+            else:
+                self._executors.pop(name, None)
+                executor = self._executor(name, {k: str(v) for k, v in options.items()})
+        self._executors[executor.name] = executor
         executor.use_cache = self.use_cache
-        self._added_executors.add(name)
+        self._added_executors.add(executor.name)
 
     def check_executors(self, tasks: dict[str, Task] | None = None) -> None:
         """Validate every configured executor and every task's executor name, up front."""
@@ -198,6 +204,9 @@ class Scheduler:
         tasks for executors a test never reaches.
         """
         self.check_executors(None if check_tasks else {})
+        from remit.codedeps import hash_user_tasks
+
+        hash_user_tasks(registered_tasks().values())  # module constants as the run starts
         # Calls are shared within one run only: a Scheduler run twice starts afresh.
         self._by_eval, self._expr_promises, self._cache_queue = {}, {}, []
         if context:
@@ -367,6 +376,14 @@ class Scheduler:
 
         self._evaluate(pred, parent).then(choose, promise.reject)
 
+    def _start_throw(self, expr: SchedulerExpression, parent: Job | None, promise: Promise) -> None:
+        def fail(error: Any) -> None:
+            if not isinstance(error, BaseException):
+                error = TypeError(f"throw() needs an exception, got {error!r:.80}")
+            promise.reject(JobFailure(error, f"{type(error).__name__}: {error}\n", parent))
+
+        self._evaluate(expr.args[0], parent).then(fail, promise.reject)
+
     def _start_catch(self, expr: SchedulerExpression, parent: Job | None, promise: Promise) -> None:
         body, pairs = expr.args
 
@@ -470,6 +487,7 @@ class Scheduler:
                 and self.backend is not None):
             self._cache_queue.append(job)
         else:
+            job.reason = NO_CACHE if not self.use_cache else CACHE_FALSE if not task.cache else ""
             self._submit(job)
 
     def _call_context(self, task: Task, parent: Job | None) -> tuple[dict[str, Any] | None, str]:
@@ -499,6 +517,7 @@ class Scheduler:
         if shallow:
             jobs = self._check_shallow(shallow, jobs)
         hits = self.backend.check_cache([job.eval_hash for job in jobs]) if jobs else {}
+        misses = []
         for job in jobs:
             result = hits.get(job.eval_hash, _MISS)
             if result is not _MISS and _still_valid(result):
@@ -507,7 +526,13 @@ class Scheduler:
                 self.hooks.emit("on_cache_hit", job, result)
                 self._job_returned(job, result)
             else:
-                self._submit(job)
+                if result is not _MISS:
+                    job.reason = invalid_result_reason(result)
+                misses.append(job)
+        if misses:
+            explain_jobs(self.backend, [job for job in misses if not job.reason])
+        for job in misses:
+            self._submit(job)
 
     def _check_shallow(self, shallow: list[Job], jobs: list[Job]) -> list[Job]:
         """Serve shallow-checked calls from their final results; return the jobs left."""

@@ -5,13 +5,13 @@ Calling it does not run it: it returns a lazy TaskExpression that the Scheduler 
 ``task.options(...)`` makes a call-site copy with other options; ``task.partial(...)`` binds
 some arguments (a PartialTask, itself a value that can be passed to other tasks). The task
 hash (what makes a cached result stale) comes from the function's normalized source
-(comments, whitespace, decorators and the docstring do not count) or from an explicit
-``version=``. This module never evaluates anything.
+(comments, whitespace, decorators and the docstring do not count) and the code it depends on
+(``codedeps.py``: helpers, classes, module constants, library versions, ``hash_includes``),
+or from an explicit ``version=`` alone. This module never evaluates anything.
 """
 
 from __future__ import annotations
 
-import ast
 import functools
 import inspect
 import textwrap
@@ -21,13 +21,13 @@ from typing import Any, TypeVar, overload
 
 from remit.cache_options import CacheCheckValid, CacheScope, cache_policy
 from remit.errors import TaskError
-from remit.hashing import hash_struct, normalize
+from remit.hashing import hash_struct, hash_token, normalize
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Options consumed by the scheduler itself; every other option goes to the executor.
 SCHEDULER_OPTIONS = frozenset({
-    "executor", "cache", "version", "name", "namespace", "nout",
+    "executor", "cache", "version", "name", "namespace", "nout", "hash_includes",
     "cache_scope", "check_valid", "prov", "tags", "_context_override", "_ultimate_only",
 })
 
@@ -73,6 +73,7 @@ class Task:
         self.version = version
         self._options = TaskOptions(self, options or {})
         self._hash: str | None = None
+        self._deps: dict[str, str] | None = None
         self._source: str | None = None
         self.internal = False  # a helper of remit's own (functools...), hidden by displays
         self.__doc__ = func.__doc__
@@ -117,14 +118,34 @@ class Task:
 
     @property
     def hash(self) -> str:
-        """Hash of the task's full name and normalized source (or its version)."""
+        """Hash of the task's full name, normalized source and code dependencies (or of its
+        full name and version alone)."""
         if self._hash is None:
             if self.version is not None:
                 body: Any = ("version", str(self.version))
-            else:
-                body = ("source", _normalized_source(self.__wrapped__, self.source))
-            self._hash = hash_struct("Task", self.fullname, body)
+                self._hash = hash_struct("Task", self.fullname, body)
+                self._deps = {"version": str(self.version)}
+                return self._hash
+            from remit.codedeps import dependencies
+
+            source = _normalized_source(self.__wrapped__, self.source)
+            deps = dependencies(self.__wrapped__, self._options.get("hash_includes") or ())
+            parts: tuple = (("source", source),)
+            if deps:  # a task without dependencies keeps the hash it always had
+                parts += (("deps", tuple(sorted(deps.items()))),)
+            self._hash = hash_struct("Task", self.fullname, *parts)
+            self._deps = {f"task {self.fullname}": hash_token(source), **deps}
         return self._hash
+
+    @property
+    def code_deps(self) -> dict[str, str]:
+        """What the task hash covers, label -> hash: ``task NAME`` (its own source),
+        ``function MODULE:QUALNAME``, ``class MODULE:QUALNAME``, ``constant MODULE:NAME``,
+        ``library DIST`` (its version), ``hash_includes[i]``; or just ``version``."""
+        if self._deps is None:
+            self.hash  # noqa: B018 - computes both
+        assert self._deps is not None
+        return self._deps
 
     def with_options(self, **options: Any) -> Task:
         """Return a copy of this task with some options overridden (for one call site).
@@ -134,7 +155,9 @@ class Task:
         """
         merged = {**self._options, **options}
         clone = Task(self.__wrapped__, self.name, self.namespace, self.version, merged)
-        clone._hash, clone._source, clone.internal = self._hash, self._source, self.internal
+        clone._source, clone.internal = self._source, self.internal
+        if "hash_includes" not in options:
+            clone._hash, clone._deps = self._hash, self._deps
         return clone
 
     def update_context(self, context: dict[str, Any] | None = None, **values: Any) -> Task:
@@ -267,20 +290,9 @@ def _normalized_source(func: Callable[..., Any], source: str) -> str:
     if not source:
         code = func.__code__
         return repr(("bytecode", code.co_code, code.co_consts, code.co_names))
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return source
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            node.decorator_list = []
-            body = node.body
-            first = body[0] if body else None
-            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-                    and isinstance(first.value.value, str)):
-                node.body = body[1:] or [ast.Pass()]
-            break
-    return ast.unparse(tree)
+    from remit.codedeps import normalized_function_source
+
+    return normalized_function_source(source)
 
 
 @overload

@@ -32,6 +32,7 @@ _SUBCOMMANDS = {
     "server": "remit.cli.server:server",
     "viz": "remit.cli.viz:viz",
     "report": "remit.cli.report:report",
+    "why": "remit.cli.why:why",
 }
 
 

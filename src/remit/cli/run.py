@@ -25,6 +25,9 @@ from remit.progress import log_line
                       "help_option_names": []},
 )
 @click.option("--no-cache", is_flag=True, help="Run every task again (results still recorded).")
+@click.option("--dry-run", is_flag=True,
+              help="List the calls that would run (and why) or come from the cache; run and "
+                   "record nothing.")
 @click.option("-c", "--config", "config_dir", metavar="DIR",
               help="Config directory (default: nearest .remit/, or $REMIT_CONFIG).")
 @click.option("--pdb", "use_pdb", is_flag=True,
@@ -45,6 +48,7 @@ from remit.progress import log_line
 def run(
     ctx: click.Context,
     no_cache: bool,
+    dry_run: bool,
     config_dir: str | None,
     use_pdb: bool,
     rerun_id: str | None,
@@ -113,6 +117,10 @@ def run(
             task_args = task_args[1:]
         _misplaced_run_option(ctx, task, task_args)
         kwargs = parse_task_args(task, task_args, f"remit run {workflow} {task_name}")
+    if dry_run:
+        from remit.dryrun import dry_run as plan
+
+        sys.exit(plan(config, task(**kwargs), argv, use_cache=not no_cache, context=context))
     sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache, use_pdb=use_pdb,
                       context=context, tags=tags))
 

@@ -1,8 +1,9 @@
 """The provenance schema as SQLAlchemy Core tables (Core keeps `remit run` start-up short).
 
 - ``execution``: one `remit run` (argv, root job, times, status).
-- ``job``: one evaluation of a call in an execution (status, times, executor, error text).
-- ``task``: a task's full name, hash and source.
+- ``job``: one evaluation of a call in an execution (status, times, executor, error text,
+  and why it ran instead of coming from the cache).
+- ``task``: a task's full name, hash, source and the code dependencies its hash covers.
 - ``call_node``: a finished call: task hash + args hash -> result hash; ``call_edge`` links
   a call to the calls it made; ``argument`` holds each argument's value and, when the value
   came from another call's result, that call (the dataflow).
@@ -67,6 +68,7 @@ job = Table(
     Column("end_time", Float),
     Column("error", Text),
     Column("cpu_seconds", Float),  # CPU time of the task body, where the executor measures it
+    Column("reason", Text),  # why it ran instead of coming from the cache (explain.py)
 )
 
 task = Table(
@@ -76,6 +78,7 @@ task = Table(
     Column("fullname", String(512), nullable=False, index=True),
     Column("namespace", String(512), nullable=False),
     Column("source", Text, nullable=False),
+    Column("deps", Text),  # JSON: what the hash covers, label -> hash (codedeps.py)
 )
 
 call_node = Table(
@@ -83,7 +86,7 @@ call_node = Table(
     metadata,
     Column("call_hash", HASH, primary_key=True),
     Column("task_hash", HASH, nullable=False, index=True),
-    Column("args_hash", HASH, nullable=False),
+    Column("args_hash", HASH, nullable=False, index=True),  # explanations look calls up by it
     Column("result_hash", HASH, nullable=False, index=True),
     Column("timestamp", Float, nullable=False),
 )

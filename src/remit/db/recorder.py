@@ -156,7 +156,7 @@ class ProvenanceRecorder:
             self._tasks.add(job.task_hash)
             self.backend.add(models.task, job.task_hash, {
                 "hash": job.task_hash, "fullname": task.fullname, "namespace": task.namespace,
-                "source": task.source,
+                "source": task.source, "deps": json.dumps(task.code_deps, sort_keys=True),
             })
             self.on_tags(job.task_hash, task_tags(task))
 
@@ -172,6 +172,7 @@ class ProvenanceRecorder:
             "status": job.state.value, "cached": job.cached, "start_time": job.start_time,
             "end_time": job.end_time, "error": _error_text(error) if error else None,
             "cpu_seconds": job.cpu_seconds,
+            "reason": job.reason or None,
         })
 
     def _argument_rows(self, job: Job) -> None:

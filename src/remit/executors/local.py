@@ -15,6 +15,7 @@ from typing import Any
 from remit.config import parse_int
 from remit.errors import ConfigError, SerializationError
 from remit.executors.base import Executor, Report, failure_from_exception
+from remit.executors.mutation import mutated_arguments, mutation_error
 from remit.jobs import Job, JobFailure
 from remit.pickling import dumps
 
@@ -95,6 +96,11 @@ class LocalExecutor(Executor):
             self.report(job, None, failure_from_exception(exc, job))
             return
         job.cpu_seconds = time.thread_time() - started
+        mutated = mutated_arguments(job)
+        if mutated:
+            error = mutation_error(job, mutated)
+            self.report(job, None, JobFailure(error, f"{type(error).__name__}: {error}\n", job))
+            return
         self.report(job, result, None)
 
     def _process_done(self, job: Job, future: Future) -> None:
