@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
 from remit.display import format_call
@@ -110,10 +109,12 @@ class DryRunScheduler(Scheduler):
 def open_store_read_only(config: Any) -> Any:
     """The run's Backend, or None when its SQLite file does not exist (nothing is created)."""
     from remit.db.backend import Backend
+    from remit.errors import NoDatabaseError
 
-    backend = Backend.for_config_dir(config.config_dir, config.backend)
-    prefix = "sqlite:///"
-    if backend.db_uri.startswith(prefix) and not Path(backend.db_uri[len(prefix):]).exists():
+    backend = Backend.for_config_dir(config.config_dir, config.backend, read_only=True)
+    try:
+        backend.engine  # noqa: B018 - opened read-only: works on a read-only .remit/ too
+    except NoDatabaseError:
         return None
     return backend
 

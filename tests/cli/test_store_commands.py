@@ -110,7 +110,8 @@ def test_readers_work_on_a_read_only_store(read_only_project: Path) -> None:
         (remit_dir / "probe").write_text("")
     before = sorted(p.name for p in remit_dir.iterdir())
     for args in (["log"], ["log", "-"], ["tag", "list"], ["db", "info"], ["db", "versions"],
-                 ["log", "out.txt"], ["export", str(read_only_project.parent / "o.db")]):
+                 ["log", "out.txt"], ["export", str(read_only_project.parent / "o.db")],
+                 ["why", "out.txt"]):
         proc = invoke_cli(*args, cwd=read_only_project)
         assert proc.returncode == 0, (args, proc.stderr)
     assert "run workflow.py main" in invoke_cli("log", "-", cwd=read_only_project).stdout
