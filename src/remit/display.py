@@ -18,13 +18,29 @@ _short.maxstring = 200
 _short.maxother = 200
 _short.maxlist = _short.maxtuple = _short.maxdict = 10
 
+# For long containers: as many items as could show, strings long enough not to be cut early.
+_long = reprlib.Repr()
+_long.maxlist = _long.maxtuple = _long.maxdict = _long.maxset = _long.maxfrozenset = 250
+_long.maxstring = _long.maxother = 1000
+_long.maxlevel = 20
+
 STATUS_COLUMNS = ("PENDING", "RUNNING", "FAILED", "CACHED", "DONE", "TOTAL")
 
 
 def short_repr(value: Any, limit: int = 200) -> str:
-    """repr() of a value, cut to about ``limit`` characters with '...' at the cut."""
+    """repr() of a value, cut to about ``limit`` characters with '...' at the cut.
+
+    A long str or bytes (or a long list, tuple, dict or set) is cut before repr() runs, so a
+    200 MB value costs no 200 MB (or 800 MB) string.
+    """
+    kind = type(value)
+    if kind in (str, bytes) and len(value) > limit:
+        value = value[: limit + 1]
     try:
-        text = repr(value)
+        if kind in (list, tuple, dict, set, frozenset) and len(value) > limit:
+            text = _long.repr(value)
+        else:
+            text = repr(value)
     except Exception:  # a broken __repr__ must not break logging
         text = _short.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -64,6 +64,13 @@ class Expression:
             "(expr[0]), use remit.functools.map_ over it, or pass it to another task"
         )
 
+    def __await__(self) -> Any:
+        raise TypeError(
+            "a task cannot await a lazy remit expression (redun's eager evaluation is not "
+            "supported): return the expression from the task and take its value in another "
+            "task, or branch on it with remit.cond"
+        )
+
     # Lazy operators: each builds a SimpleExpression named by its _OPERATORS key.
     def __eq__(self, other: object) -> SimpleExpression:  # type: ignore[override]
         return SimpleExpression("eq", (self, other))

@@ -10,7 +10,10 @@ by registering itself (``remit.files`` does so for File and Dir)::
         return ("MyType", value.key)
 
 Objects of unregistered types are normalized by their pickle bytes; an object that cannot be
-pickled is a HashingError that says how to register a normalizer.
+pickled is a HashingError that says how to register a normalizer. Large leaves (str and bytes,
+and pickles, of ``LARGE`` bytes or more) enter the token as ``("digest", kind, size, hash)``
+instead of themselves, hashed in place or as the pickle streams out: hashing a 200 MB value
+costs no copy of it.
 
 ``is_valid`` tells whether a cached value still stands (a File whose content changed does not);
 ``refresh`` re-reads what a value snapshots (a File's current hash); both dispatch the same
@@ -32,9 +35,13 @@ from functools import singledispatch
 from typing import Any
 
 from remit.errors import HashingError
+from remit.pickling import SpillFile
 
 HASH_LEN = 40
+LARGE = 64 * 1024
 _PRIMITIVES = (str, bytes, int, float, bool, type(None))
+_SCALARS = (int, float, bool, type(None))
+_STRINGS = (str, bytes)
 
 
 def hash_bytes(data: bytes) -> str:
@@ -86,14 +93,17 @@ def normalize(value: Any) -> Any:
     custom = getattr(value, "__remit_normalize__", None)
     if custom is not None:
         return ("custom", _qualname(type(value)), normalize(custom()))
+    sink = SpillFile(LARGE - 1, hash_only=True)
     try:
-        data = pickle.dumps(value, protocol=5)
+        pickle.Pickler(sink, protocol=5).dump(value)
     except Exception as exc:
         raise HashingError(
             f"cannot hash a value of type {_qualname(type(value))}: it is not picklable "
             f"({exc}). Pass a picklable value, or register a normalizer with "
             "@remit.hashing.normalize.register(YourType)."
         ) from exc
+    data: Any = ("digest", "pickle", sink.size, sink.hexdigest()) if sink.spilled \
+        else sink.getvalue()
     return ("pickle", _qualname(type(value)), data)
 
 
@@ -105,18 +115,42 @@ def _identity(value: Any) -> Any:
     return value
 
 
-for _type in _PRIMITIVES:
+for _type in _SCALARS:
     normalize.register(_type, _identity)
+
+
+@normalize.register(bytes)
+def _normalize_bytes(value: bytes) -> Any:
+    if len(value) < LARGE:
+        return value
+    return ("digest", "bytes", len(value), hashlib.blake2b(value, digest_size=HASH_LEN // 2)
+            .hexdigest())
+
+
+@normalize.register(str)
+def _normalize_str(value: str) -> Any:
+    if len(value) < LARGE:
+        return value
+    digest = hashlib.blake2b(digest_size=HASH_LEN // 2)
+    for start in range(0, len(value), LARGE):  # encoded a slice at a time: no full copy
+        digest.update(value[start:start + LARGE].encode("utf-8", "surrogatepass"))
+    return ("digest", "str", len(value), digest.hexdigest())
 
 
 @normalize.register(list)
 def _normalize_list(value: list) -> Any:
-    return ("list", tuple(v if type(v) in _PRIMITIVES else normalize(v) for v in value))
+    return ("list", tuple(
+        v if type(v) in _SCALARS or (type(v) in _STRINGS and len(v) < LARGE) else normalize(v)
+        for v in value
+    ))
 
 
 @normalize.register(tuple)
 def _normalize_tuple(value: tuple) -> Any:
-    items = tuple(v if type(v) in _PRIMITIVES else normalize(v) for v in value)
+    items = tuple(
+        v if type(v) in _SCALARS or (type(v) in _STRINGS and len(v) < LARGE) else normalize(v)
+        for v in value
+    )
     if hasattr(value, "_fields"):
         return ("namedtuple", _qualname(type(value)), items)
     return ("tuple", items)

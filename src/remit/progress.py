@@ -3,6 +3,9 @@
 Lines go to a text stream (stderr by default). On a terminal the table stays live at the
 bottom of the screen while jobs run (rich); elsewhere it is printed every
 ``job_status_interval`` seconds. Either way it is printed once more at the end.
+Each task's first ``FULL_LINES`` `Run` (and `Cached`) lines are printed in full; beyond that,
+one summary line per task says how many more ran, every status interval (``verbose``, which
+is `remit run -v`, prints them all). The status counters move by hook, never by recount.
 ``terminal_handoff()`` pauses live tables while something else (an interactive debug
 container) owns the terminal.
 """
@@ -20,6 +23,7 @@ from remit.display import status_table_lines
 from remit.jobs import Execution, Job, JobFailure
 
 PREFIX = "[remit] "
+FULL_LINES = 20  # job lines printed in full per task and kind; more are summarized
 
 
 def log_line(text: str, stream: TextIO | None = None) -> None:
@@ -47,11 +51,14 @@ class RunLog:
     """Hook listener that logs job transitions and keeps per-task status counts."""
 
     def __init__(self, stream: TextIO | None = None, status_interval: float = 20.0,
-                 live: bool | None = None) -> None:
+                 live: bool | None = None, verbose: bool = False) -> None:
         self.stream = stream or sys.stderr
         self.status_interval = status_interval
+        self.verbose = verbose
         self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        self._state: dict[str, str] = {}
+        self._running: set[str] = set()  # ids of submitted jobs not yet finished
+        self._lines: dict[tuple[str, str], int] = defaultdict(int)  # (kind, task) -> printed
+        self._unshown: dict[tuple[str, str, str], int] = {}  # (kind, task, where) -> count
         self._last_table = time.monotonic()
         if live is None:
             live = self.stream.isatty()
@@ -82,15 +89,33 @@ class RunLog:
             text, self._pending = "\n".join(self._pending), []
             self._live.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
-    def _move(self, job: Job, state: str) -> None:
+    def _settle(self, job: Job, state: str) -> None:
+        """Move a job from PENDING or RUNNING to its final column (counters only)."""
         counts = self.counts[job.task.fullname]
-        old = self._state.get(job.id)
-        if old is not None:
-            counts[old] -= 1
+        if job.id in self._running:
+            self._running.discard(job.id)
+            counts["RUNNING"] -= 1
         else:
-            counts["TOTAL"] += 1
+            counts["PENDING"] -= 1
         counts[state] += 1
-        self._state[job.id] = state
+
+    def _job_line(self, kind: str, job: Job, text: str, where: str = "") -> None:
+        """Print a job's line, or, past ``FULL_LINES`` of a kind for a task (and unless
+        verbose), count it for the next summary line."""
+        key = (kind, job.task.fullname)
+        if self.verbose or self._lines[key] < FULL_LINES:
+            self._lines[key] += 1
+            self._write(text)
+            return
+        quiet = (kind, job.task.fullname, where)
+        self._unshown[quiet] = self._unshown.get(quiet, 0) + 1
+
+    def _summarize(self) -> None:
+        """One line per task for the job lines not printed since the last summary."""
+        unshown, self._unshown = self._unshown, {}
+        for (kind, task, where), count in unshown.items():
+            self._write(f"{kind:<6} {count:,} more job{'s' if count > 1 else ''} of {task}"
+                        f"{where} (remit run -v prints each)")
 
     def on_execution_start(self, execution: Execution) -> None:
         """Announce the execution and its command line; start the live table on a terminal."""
@@ -101,43 +126,52 @@ class RunLog:
 
     def on_job_created(self, job: Job) -> None:
         """Count the job as PENDING."""
-        self._move(job, "PENDING")
+        counts = self.counts[job.task.fullname]
+        counts["TOTAL"] += 1
+        counts["PENDING"] += 1
 
     def on_job_submit(self, job: Job) -> None:
         """``Run    Job <id>:  task(args) on <executor>  (why it was not cached)``."""
-        self._move(job, "RUNNING")
+        counts = self.counts[job.task.fullname]
+        counts["PENDING"] -= 1
+        counts["RUNNING"] += 1
+        self._running.add(job.id)
         why = f"  ({job.reason})" if job.reason else ""
-        self._write(f"Run    Job {job.short_id}:  {job.describe_call()} on {job.executor}{why}")
+        self._job_line("Run", job, f"Run    Job {job.short_id}:  {job.describe_call()} on "
+                                   f"{job.executor}{why}", f" on {job.executor}")
 
     def on_cache_hit(self, job: Job, result: Any) -> None:
         """``Cached Job <id>:  task(args) (eval_hash=...)``."""
-        self._write(
-            f"Cached Job {job.short_id}:  {job.describe_call()} (eval_hash={job.eval_hash[:8]})"
-        )
+        self._job_line("Cached", job, f"Cached Job {job.short_id}:  {job.describe_call()} "
+                                      f"(eval_hash={job.eval_hash[:8]})")
 
     def on_job_done(self, job: Job, value: Any) -> None:
         """Count the job as DONE or CACHED."""
-        self._move(job, "CACHED" if job.cached else "DONE")
+        self._settle(job, "CACHED" if job.cached else "DONE")
 
     def on_job_failed(self, job: Job, failure: JobFailure) -> None:
         """Count the job as FAILED and say so once, where the failure began."""
-        self._move(job, "FAILED")
+        self._settle(job, "FAILED")
         if failure.job is job:
             self._write(f"*** Reject Job {job.short_id}:  {job.describe_call()}: {failure}")
 
     def on_tick(self) -> None:
         """Print the table now and then while jobs run (unless it is live)."""
+        now = time.monotonic()
+        due = now - self._last_table >= self.status_interval
+        if due:
+            self._last_table = now
+            self._summarize()
         if self._live is not None:
             self._flush_live()
             return
-        now = time.monotonic()
-        if now - self._last_table >= self.status_interval:
-            self._last_table = now
+        if due:
             self.print_table()
         self.stream.flush()
 
     def on_execution_end(self, execution: Execution) -> None:
         """Stop the live table and print the final one."""
+        self._summarize()
         if self._live is not None:
             self._flush_live()
             self._live.stop()

@@ -19,7 +19,7 @@ Ready = deque  # of (callback, argument) pairs
 class Promise:
     """A value that will be fulfilled or rejected exactly once."""
 
-    __slots__ = ("_ready", "state", "value", "_callbacks", "job")
+    __slots__ = ("_ready", "state", "value", "_callbacks", "job", "key")
 
     def __init__(self, ready: Ready) -> None:
         self._ready = ready
@@ -27,6 +27,7 @@ class Promise:
         self.value: Any = None
         self._callbacks: list[tuple[Callable[[Any], None], Callable[[Any], None]]] = []
         self.job: Any = None  # the Job whose result this is, for task calls
+        self.key: Any = None  # the scheduler's key for the expression it evaluates
 
     @property
     def settled(self) -> bool:

@@ -49,12 +49,12 @@ from remit.hashing import (
 from remit.hooks import Hooks
 from remit.jobs import Execution, Job, JobFailure, JobInfo, JobState
 from remit.promise import Promise, all_of, resolved
-from remit.scheduler_tasks import find_scheduler_task
 from remit.subrun import subrun
 from remit.task import Task, registered_tasks
 from remit.threads import fork_thread, join_thread
 
 _PRIMITIVES = (str, bytes, int, float, bool, type(None))
+_BUILTINS = frozenset({"cond", "catch", "throw"})  # SchedulerExpressions with a _start_ method
 _NO_REUSE = CachePolicy(CacheScope.NONE, False, True, False)
 
 
@@ -252,9 +252,14 @@ class Scheduler:
     def _drive(self, root: Promise) -> None:
         ready, events = self._ready, self._events
         while True:
+            budget = _BURST
             while ready:
                 callback, argument = ready.popleft()
                 callback(argument)
+                budget -= 1
+                if not budget:  # a long burst (a big fan-out): keep jobs moving meanwhile
+                    budget = _BURST
+                    self._between_batches()
             if self._cache_queue:
                 self._check_cache()
                 continue
@@ -275,6 +280,20 @@ class Scheduler:
                 except queue.Empty:
                     break
                 self._job_reported(*event)
+
+    def _between_batches(self) -> None:
+        """Look up the calls waiting for the cache, take finished jobs' reports (so their
+        state is released) and let listeners flush: memory stays bounded however many calls
+        an expression fans out to."""
+        if self._cache_queue:
+            self._check_cache()
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                break
+            self._job_reported(*event)
+        self.hooks.emit("on_tick")
 
     def _report(self, job: Job, result: Any, failure: JobFailure | None) -> None:
         """Executor callback, from any thread: queue the report for the loop."""
@@ -299,6 +318,7 @@ class Scheduler:
             if seen is not None:  # the same expression object again: evaluate it once
                 return seen[1]
             promise = Promise(self._ready)
+            promise.key = key
             self._expr_promises[key] = (value, promise)  # holding value keeps its id unique
             self._ready.append((self._start_expression, (value, parent, promise)))
             return promise
@@ -347,22 +367,17 @@ class Scheduler:
     def _start_scheduler_expression(
         self, expr: SchedulerExpression, parent: Job | None, promise: Promise
     ) -> None:
-        builtin = getattr(self, f"_start_{expr.kind}", None)
-        if builtin is not None:
-            builtin(expr, parent, promise)
+        if expr.kind in _BUILTINS:
+            getattr(self, f"_start_{expr.kind}")(expr, parent, promise)
             return
-        own = BUILTINS.get(expr.kind)
-        if own is not None:
-            own(self, expr, parent, promise)
-            return
-        handler = find_scheduler_task(expr.kind)
+        handler = BUILTINS.get(expr.kind)
         if handler is None:
             error = TaskError(f"unknown scheduler task {expr.kind!r}: import the module that "
                               "defines it in the workflow")
             promise.reject(JobFailure(error, f"TaskError: {error}\n", parent))
             return
         try:
-            handler.start(self, parent, promise, expr.args)
+            handler(self, expr, parent, promise)
         except Exception as exc:
             promise.reject(failure_from_exception(exc, parent))
 
@@ -407,6 +422,11 @@ class Scheduler:
             task = expr.task
         except RemitError as exc:
             promise.reject(JobFailure(exc, f"{type(exc).__name__}: {exc}\n", parent))
+            return
+        if all(type(v) in _PRIMITIVES for v in expr.args) and \
+                all(type(v) in _PRIMITIVES for v in expr.kwargs.values()):
+            # Nothing to evaluate: make the job now rather than a few trips round the queue.
+            self._create_job(task, expr.args, dict(expr.kwargs), parent, promise, {})
             return
         names = list(range(len(expr.args))) + list(expr.kwargs)
         values = list(expr.args) + list(expr.kwargs.values())
@@ -577,6 +597,9 @@ class Scheduler:
     def _job_returned(self, job: Job, result: Any) -> None:
         if not job.cached:
             self.hooks.emit("on_job_result", job, result)
+        if type(result) in _PRIMITIVES:  # nothing to evaluate: finish now, release sooner
+            self._finish(job, result)
+            return
         self._evaluate(result, job).then(
             lambda value: self._finish(job, value), lambda failure: self._fail(job, failure)
         )
@@ -595,6 +618,7 @@ class Scheduler:
         job.end_time = time.time()
         self.hooks.emit("on_job_done", job, value)
         job.promise.resolve(value)
+        self._release(job)
 
     def _share(self, job: Job, twin: Job, value: Any) -> None:
         job.children, job.subtree = twin.children, twin.subtree  # the same call node
@@ -602,6 +626,12 @@ class Scheduler:
         job.state, job.end_time = JobState.CACHED, time.time()
         self.hooks.emit("on_job_done", job, value)
         job.promise.resolve(value)
+        self._release(job)
+
+    def _release(self, job: Job) -> None:
+        # Met again, the same expression makes a twin of this job, which shares its result.
+        self._expr_promises.pop(job.promise.key, None)
+        _release(job)
 
     def _fail(self, job: Job, failure: JobFailure) -> None:
         if job.state is JobState.FAILED:
@@ -646,6 +676,24 @@ class Scheduler:
 
 
 _MISS = object()
+_BURST = 2000  # ready callbacks between two looks at the cache queue and the reports
+
+
+_NOTHING: dict = {}  # shared by released jobs: never mutated
+_NO_ITEMS: list = []
+
+
+def _release(job: Job) -> None:
+    """Drop what a finished job no longer needs once it is recorded: its arguments and
+    their hashes, its children and call text. What stays (id, eval, call and result hashes,
+    the settled promise) is what twins in this run and the parent's call hash read."""
+    if job.children and job.subtree is None:  # what shallow cache checks of callers read
+        from remit.db.shallow import subtree_task_hashes
+
+        job.subtree = subtree_task_hashes(job)
+    job.args, job.kwargs, job.sources, job.tags = (), _NOTHING, _NOTHING, _NOTHING
+    job.arg_hashes, job.kwarg_hashes, job.children = _NO_ITEMS, _NOTHING, _NO_ITEMS
+    job.call_text = job.args_hash = ""
 
 
 def _original_error(failure: JobFailure) -> BaseException:

@@ -10,7 +10,8 @@ handler. The handler decides what to evaluate and when, through
         ...
 
 Scheduler tasks are registered like tasks (by full name), so expressions that name them
-pickle and hash like any other, and ``.partial`` works on them. This module defines the
+pickle and hash like any other, and ``.partial`` works on them; their handlers join the
+scheduler's table of built-ins (``remit.builtins``) under that name. This module defines the
 mechanism only; the built-ins live where they belong (functools.py).
 """
 
@@ -20,6 +21,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from remit.builtins import BUILTINS
 from remit.errors import TaskError
 from remit.task import Task, _registry
 
@@ -56,10 +58,10 @@ class SchedulerTask(Task):
         raise TaskError(f"{self.fullname} runs inside the scheduler and takes no options")
 
     def start(
-        self, scheduler: Any, parent: Job | None, promise: Promise, args: tuple
+        self, scheduler: Any, expr: SchedulerExpression, parent: Job | None, promise: Promise
     ) -> None:
         """Begin evaluating one call: the handler settles ``promise`` when done."""
-        self.func(scheduler, parent, promise, *args)
+        self.func(scheduler, parent, promise, *expr.args)
 
 
 def scheduler_task(
@@ -70,12 +72,7 @@ def scheduler_task(
     def decorate(handler: Handler) -> SchedulerTask:
         new = SchedulerTask(handler, name or handler.__name__, namespace, version)
         _registry[new.fullname] = new
+        BUILTINS[new.fullname] = new.start
         return new
 
     return decorate
-
-
-def find_scheduler_task(kind: str) -> SchedulerTask | None:
-    """The scheduler task registered under the full name ``kind``, if any."""
-    found = _registry.get(kind)
-    return found if isinstance(found, SchedulerTask) else None

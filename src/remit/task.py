@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import inspect
 import textwrap
+import threading
+import types
 import typing
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
@@ -255,6 +257,36 @@ def _normalize_task(value: Task) -> tuple:
 def _normalize_partial_task(value: PartialTask) -> tuple:
     return ("PartialTask", _normalize_task(value.task), normalize(value.args),
             normalize(value.kwargs))
+
+
+@normalize.register(types.FunctionType)
+def _normalize_function(value: types.FunctionType) -> tuple:
+    # A function passed as a value (apply_func(f, x), as_task(f)) is part of the cache key
+    # by its code, as a task is: editing it re-runs the calls that received it.
+    name = f"{value.__module__}.{value.__qualname__}"
+    seen = _functions_in_progress.__dict__.setdefault("ids", set())
+    if id(value) in seen:  # a function that refers to itself through its closure
+        return ("function", name, "recursive")
+    seen.add(id(value))
+    try:
+        # Values it closes over and its defaults count too (make_adder(1) differs from (2)).
+        captured = tuple(cell.cell_contents for cell in value.__closure__ or ())
+        extra = normalize((captured, value.__defaults__, value.__kwdefaults__))
+    finally:
+        seen.discard(id(value))
+    return ("function", name, _function_code_hash(value), extra)
+
+
+_functions_in_progress = threading.local()
+
+
+@functools.lru_cache(maxsize=1024)
+def _function_code_hash(func: types.FunctionType) -> str:
+    try:
+        source = textwrap.dedent(inspect.getsource(func))
+    except (OSError, TypeError):
+        source = ""
+    return hash_struct("function", _normalized_source(func, source))
 
 
 def _run_to_completion(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:

@@ -174,3 +174,41 @@ def test_helpers_returned_from_another_process_are_evaluated(make_scheduler) -> 
     again = make_scheduler()
     assert again.run(plan_in_a_process(3)) == result
     assert again.run_log.counts["tests.lang.functools.plan_in_a_process"]["CACHED"] == 1
+
+
+def _source_of(body: str) -> object:
+    namespace: dict = {}
+    exec(compile(f"def helper(x):\n    {body}\n", "<test>", "exec"), namespace)
+    return namespace["helper"]
+
+
+def _make_scaler(factor: int):
+    def scale(x: int) -> int:
+        return x * factor
+
+    return scale
+
+
+def test_plain_functions_are_keyed_by_their_code_and_captured_values() -> None:
+    from remit.hashing import hash_value
+
+    assert hash_value(_make_scaler(2)) == hash_value(_make_scaler(2))
+    assert hash_value(_make_scaler(2)) != hash_value(_make_scaler(3))
+    assert hash_value(_source_of("return x + 1")) != hash_value(_source_of("return x + 2"))
+    assert hash_value(as_task(_make_scaler(2))) != hash_value(as_task(_make_scaler(3)))
+
+
+def test_apply_func_reruns_when_the_function_changes(make_scheduler) -> None:
+    assert make_scheduler().run(apply_func(_make_scaler(2), 5)) == 10
+    second = make_scheduler()
+    assert second.run(apply_func(_make_scaler(3), 5)) == 15  # not the cached 10
+    assert second.run_log.counts["remit.apply_func"]["DONE"] == 1
+
+
+def test_a_self_referring_function_hashes() -> None:
+    from remit.hashing import hash_value
+
+    def countdown(n: int) -> int:
+        return countdown(n - 1) if n else 0
+
+    assert hash_value(countdown) == hash_value(countdown)

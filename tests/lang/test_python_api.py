@@ -177,3 +177,13 @@ def test_user_executor_type_from_the_workflow_under_remit_run(tmp_path: Path) ->
     proc = run_cli("run", "workflow.py", "main", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "'MainThread'"  # ran by the user's executor, not a pool
+
+
+@task()
+async def awaits_a_call(x: int) -> int:
+    return await divide(x, 1)
+
+
+def test_awaiting_an_expression_says_what_to_do_instead() -> None:
+    with pytest.raises(TypeError, match="cannot await a lazy remit expression.*return the"):
+        Scheduler(config={}).run(awaits_a_call(1))

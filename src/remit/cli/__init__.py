@@ -33,6 +33,7 @@ _SUBCOMMANDS = {
     "viz": "remit.cli.viz:viz",
     "report": "remit.cli.report:report",
     "why": "remit.cli.why:why",
+    "gc": "remit.cli.gc:gc",
 }
 
 

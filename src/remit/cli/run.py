@@ -28,6 +28,8 @@ from remit.progress import log_line
 @click.option("--dry-run", is_flag=True,
               help="List the calls that would run (and why) or come from the cache; run and "
                    "record nothing.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Print every job's Run/Cached line (by default, past 20 per task, a summary).")
 @click.option("-c", "--config", "config_dir", metavar="DIR",
               help="Config directory (default: nearest .remit/, or $REMIT_CONFIG).")
 @click.option("--pdb", "use_pdb", is_flag=True,
@@ -49,6 +51,7 @@ def run(
     ctx: click.Context,
     no_cache: bool,
     dry_run: bool,
+    verbose: bool,
     config_dir: str | None,
     use_pdb: bool,
     rerun_id: str | None,
@@ -122,7 +125,7 @@ def run(
 
         sys.exit(plan(config, task(**kwargs), argv, use_cache=not no_cache, context=context))
     sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache, use_pdb=use_pdb,
-                      context=context, tags=tags))
+                      context=context, tags=tags, verbose=verbose))
 
 
 def _misplaced_run_option(ctx: click.Context, task: Any, task_args: tuple[str, ...]) -> None:
@@ -156,7 +159,8 @@ def _load_task(workflow: str, task_name: str) -> Any:
 
 
 def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool, use_pdb: bool = False,
-             context: dict[str, Any] | None = None, tags: list[Any] | None = None) -> int:
+             context: dict[str, Any] | None = None, tags: list[Any] | None = None,
+             verbose: bool = False) -> int:
     """Run the expression with the recorder and the run log; return the exit code."""
     from remit.db.backend import Backend
     from remit.db.recorder import ProvenanceRecorder
@@ -169,7 +173,8 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool, use_pdb: 
         backend = Backend.for_config_dir(config.config_dir, config.backend)
         interval = config.get_float("scheduler", "job_status_interval", 20.0)
         flush = config.get_float("scheduler", "flush_interval", 1.0)
-        listeners = [ProvenanceRecorder(backend, flush), RunLog(sys.stderr, interval)]
+        listeners = [ProvenanceRecorder(backend, flush),
+                     RunLog(sys.stderr, interval, verbose=verbose)]
         scheduler = Scheduler(config, backend, use_cache=use_cache, listeners=listeners)
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None

@@ -1,8 +1,9 @@
 """The provenance store's write side and cache lookups: one Backend per run.
 
 Owns the engine (SQLite in WAL mode by default, PostgreSQL by ``db_uri``), brings the schema
-to the current Alembic head, serializes values (small pickles inline, large ones in the value
-store directory) and buffers every record so that a flush writes each table with one
+to the current Alembic head, records values (``valuestore.py`` pickles them: small ones inline,
+large ones in the value store, each with the hash of its bytes, verified when read back) and
+buffers every record so that a flush writes each table with one
 ``executemany`` in one transaction. Cache lookups take many eval hashes per query.
 It knows nothing of executors, files' network code or the CLI; `remit log` reads through
 ``query.py``.
@@ -10,9 +11,7 @@ It knows nothing of executors, files' network code or the CLI; `remit log` reads
 
 from __future__ import annotations
 
-import os
-import pickle
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,13 @@ from sqlalchemy.engine import Engine
 from remit.db import models
 from remit.db.schema import ensure_schema
 from remit.display import short_repr
-from remit.errors import DBError, SerializationError
-from remit.pickling import dumps
+from remit.errors import DBError
+from remit.progress import log_line
+from remit.valuestore import UnusableValue, ValueStore
 
 DEFAULT_MIN_STORE_SIZE = 64 * 1024
 _CHUNK = 500
-_MISSING = object()
+_SEEN_LIMIT = 50_000
 
 
 class Backend:
@@ -36,7 +36,7 @@ class Backend:
     def __init__(
         self,
         db_uri: str,
-        value_store: Path,
+        value_store: Path | str,
         min_store_size: int = DEFAULT_MIN_STORE_SIZE,
         read_only: bool = False,
     ) -> None:
@@ -48,7 +48,11 @@ class Backend:
         self._rows: dict[str, dict[Any, dict[str, Any]]] = {}
         self._pending = 0
         self._seen_values: set[str] = set()
+        self._verified: set[str] = set()
+        self.store = ValueStore(value_store, min_store_size)
+        self.warn: Callable[[str], None] = log_line
         self._statements: dict[str, Any] = {}
+        self._compiled: dict[str, Any] = {}
 
     @classmethod
     def for_config_dir(cls, config_dir: Path, backend_options: dict[str, str],
@@ -59,7 +63,7 @@ class Backend:
         a missing database or an old schema is a DBError saying what to run.
         """
         db_uri = backend_options.get("db_uri") or f"sqlite:///{config_dir / 'remit.db'}"
-        store = Path(backend_options.get("value_store_path") or config_dir / "values")
+        store = backend_options.get("value_store_path") or str(config_dir / "values")
         size = int(backend_options.get("value_store_min_size", DEFAULT_MIN_STORE_SIZE))
         return cls(db_uri, store, size, read_only=read_only)
 
@@ -98,51 +102,27 @@ class Backend:
     # -- values ---------------------------------------------------------------------------
 
     def serialize(self, value_hash: str, value: Any) -> dict[str, Any]:
-        """A ``value`` row for a value: pickle inline, in the value store, or preview only."""
-        data: bytes | None
-        try:
-            data = dumps(value)
-        except SerializationError:
-            data = None
-        row = {
+        """A ``value`` row: pickle inline or in the value store (with the hash of its bytes),
+        or a preview only for a value that cannot be pickled."""
+        stored = self.store.serialize(value_hash, value)
+        return {
             "hash": value_hash,
             "type": f"{type(value).__module__}.{type(value).__qualname__}",
             "preview": short_repr(value, 200),
-            "size": len(data) if data is not None else 0,
-            "storage": "none",
-            "data": None,
+            "size": stored.size,
+            "storage": stored.storage,
+            "data": stored.data,
+            "data_hash": stored.data_hash,
         }
-        if data is None:
-            return row
-        if len(data) >= self.min_store_size:
-            path = self._store_path(value_hash)
-            if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".tmp{os.getpid()}")
-                tmp.write_bytes(data)
-                os.replace(tmp, path)
-            row["storage"] = "store"
-        else:
-            row["storage"], row["data"] = "inline", data
-        return row
 
-    def _store_path(self, value_hash: str) -> Path:
-        return self.value_store / value_hash[:2] / value_hash
-
-    def load_value(self, storage: str, data: bytes | None, value_hash: str) -> tuple[bool, Any]:
-        """``(True, value)`` for a stored value row, ``(False, None)`` when it cannot load."""
-        value = self._deserialize(storage, data, value_hash)
-        return (False, None) if value is _MISSING else (True, value)
-
-    def _deserialize(self, storage: str, data: bytes | None, value_hash: str) -> Any:
+    def load_value(self, storage: str, data: bytes | None, value_hash: str,
+                   data_hash: str | None) -> tuple[bool, Any]:
+        """``(True, value)`` for a stored value row whose bytes check out, else
+        ``(False, None)`` (gone, changed, never stored, or no longer loadable)."""
         try:
-            if storage == "inline" and data is not None:
-                return pickle.loads(data)
-            if storage == "store":
-                return pickle.loads(self._store_path(value_hash).read_bytes())
-        except Exception:  # gone from the store, or its class no longer importable: a miss
-            return _MISSING
-        return _MISSING
+            return True, self.store.load(value_hash, storage, data, data_hash)
+        except UnusableValue:
+            return False, None
 
     def load_values(self, value_hashes: Sequence[str]) -> dict[str, Any]:
         """Stored values by hash (those gone or no longer loadable are absent)."""
@@ -151,31 +131,51 @@ class Backend:
         with self.engine.connect() as conn:
             for start in range(0, len(value_hashes), _CHUNK):
                 chunk = list(set(value_hashes[start:start + _CHUNK]))
-                query = select(val.c.hash, val.c.storage, val.c.data).where(val.c.hash.in_(chunk))
-                for value_hash, storage, data in conn.execute(query):
-                    loaded = self._deserialize(storage, data, value_hash)
-                    if loaded is not _MISSING:
+                query = select(val.c.hash, val.c.storage, val.c.data, val.c.data_hash) \
+                    .where(val.c.hash.in_(chunk))
+                for value_hash, storage, data, data_hash in conn.execute(query):
+                    ok, loaded = self.load_value(storage, data, value_hash, data_hash)
+                    if ok:
                         found[value_hash] = loaded
         return found
 
     # -- cache ----------------------------------------------------------------------------
 
     def check_cache(self, eval_hashes: Sequence[str]) -> dict[str, Any]:
-        """Values cached for these eval hashes (misses are absent), a query per 500 hashes."""
+        """Values cached for these eval hashes (misses are absent), a query per 500 hashes.
+
+        A value whose bytes no longer match their recorded hash (or that is gone) is a miss,
+        with one warning line saying so: the call runs again.
+        """
         found: dict[str, Any] = {}
         ev, val = models.evaluation, models.value
+        unverified = 0
         with self.engine.connect() as conn:
             for start in range(0, len(eval_hashes), _CHUNK):
                 chunk = list(set(eval_hashes[start:start + _CHUNK]))
                 query = (
-                    select(ev.c.eval_hash, val.c.hash, val.c.storage, val.c.data)
+                    select(ev.c.eval_hash, val.c.hash, val.c.storage, val.c.data,
+                           val.c.data_hash)
                     .join(val, val.c.hash == ev.c.value_hash)
                     .where(ev.c.eval_hash.in_(chunk))
                 )
-                for eval_hash, value_hash, storage, data in conn.execute(query):
-                    loaded = self._deserialize(storage, data, value_hash)
-                    if loaded is not _MISSING:
-                        found[eval_hash] = loaded
+                for eval_hash, value_hash, storage, data, data_hash in conn.execute(query):
+                    if storage == "none":  # never stored, or removed by `remit gc`
+                        continue
+                    try:
+                        found[eval_hash] = self.store.load(value_hash, storage, data, data_hash)
+                    except UnusableValue as reason:
+                        if data_hash is None:
+                            unverified += 1
+                        else:
+                            self.warn(f"warning: cached value {value_hash[:8]} (call "
+                                      f"{eval_hash[:8]}) is not used: {reason}; running the "
+                                      "call again")
+                        continue
+                    self._verified.add(value_hash)
+        if unverified:
+            self.warn(f"warning: {unverified} cached value(s) were recorded before remit "
+                      "verified stored values; running those calls again")
         return found
 
     # -- buffered writes --------------------------------------------------------------------
@@ -191,7 +191,12 @@ class Backend:
         """Buffer a value row once per hash (serializing it only the first time)."""
         if value_hash in self._seen_values:
             return
+        if len(self._seen_values) >= _SEEN_LIMIT:  # bounded: at worst a value is written twice
+            self._seen_values.clear()
+            self._verified.clear()
         self._seen_values.add(value_hash)
+        if value_hash in self._verified:  # just read back and checked: its row is right
+            return
         self.add(models.value, value_hash, self.serialize(value_hash, value))
 
     def note_value(self, value_hash: str) -> bool:
@@ -216,9 +221,24 @@ class Backend:
                 for table in models.metadata.sorted_tables:
                     batch = rows.get(table.name)
                     if batch:
-                        conn.execute(self._insert(table), list(batch.values()))
+                        self._write_rows(conn, table, list(batch.values()))
         except Exception as exc:
             raise DBError(f"cannot record provenance in {self.db_uri!r}: {exc}") from exc
+
+    def _write_rows(self, conn: Any, table: Table, batch: list[dict[str, Any]]) -> None:
+        statement = self._insert(table)
+        if conn.dialect.name != "sqlite":
+            conn.execute(statement, batch)
+            return
+        # SQLite: the compiled SQL with plain tuples, skipping SQLAlchemy's per-row parameter
+        # processing (a third of a big flush's time); the values are already SQLite types.
+        compiled = self._compiled.get(table.name)
+        if compiled is None:
+            compiled = statement.compile(dialect=conn.dialect,
+                                         column_keys=[c.name for c in table.columns])
+            self._compiled[table.name] = compiled
+        keys = compiled.positiontup
+        conn.exec_driver_sql(compiled.string, [tuple(row.get(k) for k in keys) for row in batch])
 
     def _insert(self, table: Table) -> Any:
         statement = self._statements.get(table.name)
@@ -235,7 +255,7 @@ class Backend:
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
             stmt = sqlite_insert(table)
-        if table.name in ("job", "execution", "evaluation"):
+        if table.name in ("job", "execution", "evaluation", "value"):
             keys = [c.name for c in table.primary_key.columns]
             updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
             return stmt.on_conflict_do_update(index_elements=keys, set_=updates)

@@ -8,7 +8,8 @@
   a call to the calls it made; ``argument`` holds each argument's value and, when the value
   came from another call's result, that call (the dataflow).
 - ``evaluation``: the cache: eval hash -> the value the task body returned.
-- ``value``: every recorded value by hash (type, preview, pickle inline or in the value store).
+- ``value``: every recorded value by hash (type, preview, pickle inline or in the value store,
+  and the hash of those pickle bytes: a value whose bytes no longer match is not served).
 - ``file``: Files seen as arguments or results (path and content hash); ``call_file`` links
   each call to the Files among its arguments and in its result.
 - ``call_subtree``: for calls of ``check_valid="shallow"`` tasks, the hashes of every task in
@@ -128,6 +129,7 @@ value = Table(
     Column("size", Integer, nullable=False),
     Column("storage", String(16), nullable=False),  # inline | store | none (unpicklable)
     Column("data", LargeBinary),
+    Column("data_hash", HASH),  # hash of the pickle bytes (inline or in the value store)
 )
 
 file = Table(

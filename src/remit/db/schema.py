@@ -13,7 +13,7 @@ from remit.db import models
 from remit.errors import DBError
 
 # The newest migration in migrations/versions (a test checks they agree).
-HEAD_REVISION = "0002_cache"
+HEAD_REVISION = "0002_store"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 

@@ -44,7 +44,8 @@ def check_shallow_cache(
         for start in range(0, len(args_hashes), _CHUNK):
             query = (
                 select(cs.c.call_hash, cs.c.context_hash, cs.c.task_hashes, cn.c.task_hash,
-                       cn.c.args_hash, cn.c.timestamp, val.c.hash, val.c.storage, val.c.data)
+                       cn.c.args_hash, cn.c.timestamp, val.c.hash, val.c.storage, val.c.data,
+                       val.c.data_hash)
                 .join(cn, cn.c.call_hash == cs.c.call_hash)
                 .join(val, val.c.hash == cn.c.result_hash)
                 .where(cn.c.args_hash.in_(args_hashes[start:start + _CHUNK]))
@@ -59,7 +60,7 @@ def check_shallow_cache(
                 best = found.get(key)
                 if best is not None and best[0] >= row.timestamp:
                     continue
-                ok, value = backend.load_value(row.storage, row.data, row.hash)
+                ok, value = backend.load_value(row.storage, row.data, row.hash, row.data_hash)
                 if ok:
                     found[key] = (row.timestamp, ShallowHit(row.call_hash, value, subtree))
     for key, (_, hit) in found.items():

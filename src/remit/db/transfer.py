@@ -15,7 +15,6 @@ is one portable SQLite file). This module knows stores, not the command line.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from remit.db import models as m
 from remit.db.backend import Backend
+from remit.errors import FileError
 
 _CHUNK = 400
 _UPDATED = {"execution": ("status", "end_time", "root_job_id"),
@@ -176,21 +176,17 @@ def _update_changed(sconn: Connection, dconn: Connection, table: Table,
 
 
 def _move_value(src: Backend, dst: Backend, row: dict[str, Any]) -> dict[str, Any]:
-    """A value row for ``dst``: inline below its threshold, else written to its value store."""
+    """A value row for ``dst``: inline below its threshold, else written to its value store
+    (the bytes travel unchanged, so the row's ``data_hash`` still verifies them)."""
     data = row.get("data")
     if row["storage"] == "store":
         try:
-            data = (src.value_store / row["hash"][:2] / row["hash"]).read_bytes()
-        except OSError:  # gone from the source's store: it stays a cache miss everywhere
+            data = src.store.read_bytes(row["hash"])
+        except (OSError, FileError):  # gone from the source's store: a cache miss everywhere
             return row
     if data is None:
         return row
     if len(data) < dst.min_store_size:
         return {**row, "storage": "inline", "data": data}
-    path = dst.value_store / row["hash"][:2] / row["hash"]
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+    dst.store.write_bytes(row["hash"], data)
     return {**row, "storage": "store", "data": None}

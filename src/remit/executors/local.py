@@ -1,5 +1,6 @@
 """Runs jobs on this machine: a thread pool (``mode = thread``, the default executor) or a
 process pool (``mode = process``). Options: ``mode``, ``max_workers``.
+Calls and results cross to worker processes as ``transfer`` payloads (large ones by file).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any
 
 from remit.config import parse_int
 from remit.errors import ConfigError, SerializationError
+from remit.executors import transfer
 from remit.executors.base import Executor, Report, failure_from_exception
 from remit.executors.mutation import mutated_arguments, mutation_error
 from remit.jobs import Job, JobFailure
-from remit.pickling import dumps
 
 _MODES = ("thread", "process")
 
@@ -68,13 +69,13 @@ class LocalExecutor(Executor):
             self._pool.submit(self._run_in_thread, job)
             return
         try:
-            payload = dumps((job.task.func, job.args, job.kwargs),
-                            f"the arguments of {job.task.fullname}")
-        except SerializationError as exc:
+            payload = transfer.pack((job.task.func, job.args, job.kwargs),
+                                    f"the arguments of {job.task.fullname}")
+        except (SerializationError, OSError) as exc:
             self.report(job, None, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
             return
         future = self._pool.submit(_run_pickled, payload)
-        future.add_done_callback(lambda fut: self._process_done(job, fut))
+        future.add_done_callback(lambda fut: self._process_done(job, fut, payload))
 
     def stop(self) -> None:
         """Shut the pool down without waiting for abandoned jobs."""
@@ -83,6 +84,8 @@ class LocalExecutor(Executor):
             self._pool = None
 
     def _make_pool(self) -> PoolExecutor:
+        if self.mode == "process":
+            transfer.clean_stale()
         if self.mode == "thread":
             return ThreadPoolExecutor(self.max_workers, thread_name_prefix=f"remit-{self.name}")
         return ProcessPoolExecutor(self.max_workers, mp_context=multiprocessing.get_context("fork"))
@@ -103,30 +106,34 @@ class LocalExecutor(Executor):
             return
         self.report(job, result, None)
 
-    def _process_done(self, job: Job, future: Future) -> None:
+    def _process_done(self, job: Job, future: Future, payload: transfer.Payload) -> None:
+        transfer.discard(payload)  # read by the worker, unless it died first
         try:
             status, body, job.cpu_seconds = future.result()
+            result = transfer.unpack(body) if status == "ok" else None
         except BaseException as exc:  # the worker died (e.g. killed, out of memory)
             self.report(job, None, failure_from_exception(exc, job))
             return
         if status == "ok":
-            self.report(job, pickle.loads(body), None)
+            self.report(job, result, None)
         else:
             error, text = pickle.loads(body)
             self.report(job, None, JobFailure(error, text, job))
 
 
-def _run_pickled(payload: bytes) -> tuple[str, bytes, float]:
-    """Worker side: run the function; return ('ok', result) or ('error', (exc, traceback)),
-    with the CPU seconds it took."""
+def _run_pickled(payload: transfer.Payload) -> tuple[str, Any, float]:
+    """Worker side: run the function; return ('ok', result payload) or ('error', (exc,
+    traceback)), with the CPU seconds it took."""
     import traceback
 
-    func, args, kwargs = pickle.loads(payload)
+    func, args, kwargs = transfer.unpack(payload)
+    del payload
     started = time.process_time()
     try:
         result = func(*args, **kwargs)
         cpu = time.process_time() - started
-        return "ok", dumps(result, "the result"), cpu
+        del args, kwargs
+        return "ok", transfer.pack(result, "the result"), cpu
     except BaseException as exc:  # noqa: BLE001
         cpu = time.process_time() - started
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

@@ -9,6 +9,7 @@ share. Does not own hashing of values (``remit.hashing``) or the File/Dir values
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import re
 import threading
@@ -92,6 +93,10 @@ class FileSystem(ABC):
     @abstractmethod
     def list(self, path: str) -> list[Entry]:
         """Every file under the directory/prefix ``path``, recursively, sorted by rel_path."""
+
+    @abstractmethod
+    def list_modified(self, path: str) -> builtins.list[tuple[str, float]]:
+        """Every file under ``path`` as (rel_path, last modified Unix time), sorted."""
 
     @abstractmethod
     def dir_exists(self, path: str) -> bool:

@@ -8,6 +8,7 @@ half-written output under the real name. OS errors become FileError naming the p
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import hashlib
 import os
@@ -142,6 +143,23 @@ class LocalFileSystem(FileSystem):
                         rel = os.path.relpath(full, root).replace(os.sep, "/")
                         entries.append(Entry(rel, _stat_info(st)))
         return sorted(entries)
+
+    def list_modified(self, path: str) -> builtins.list[tuple[str, float]]:
+        """Every regular file below the directory ``path`` with its modification time."""
+        root = to_local_path(path)
+        found = []
+        with _os_errors("list", path):
+            for dirpath, _, names in os.walk(root, onerror=_raise_unless_missing):
+                for name in names:
+                    full = os.path.join(dirpath, name)
+                    try:
+                        st = os.stat(full)
+                    except FileNotFoundError:
+                        continue
+                    if stat.S_ISREG(st.st_mode):
+                        found.append((os.path.relpath(full, root).replace(os.sep, "/"),
+                                      st.st_mtime))
+        return sorted(found)
 
     def dir_exists(self, path: str) -> bool:
         """Whether ``path`` is a directory."""

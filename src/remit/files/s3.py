@@ -10,6 +10,7 @@ imported only once an s3:// path is used.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import io
 import os
@@ -186,6 +187,20 @@ class S3FileSystem(FileSystem):
                         rel = obj["Key"][len(prefix) :]
                         entries.append(Entry(rel, _etag_info(obj["ETag"], obj["Size"])))
         return sorted(entries)
+
+    def list_modified(self, path: str) -> builtins.list[tuple[str, float]]:
+        """Every object under the prefix ``path/`` with its LastModified time."""
+        bucket, prefix = self._prefix(path)
+        client = aws.client("s3")
+        found = []
+        with _s3_errors("list", path):
+            for page in client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix
+            ):
+                for obj in page.get("Contents", []):
+                    if not obj["Key"].endswith("/"):
+                        found.append((obj["Key"][len(prefix):], obj["LastModified"].timestamp()))
+        return sorted(found)
 
     def dir_exists(self, path: str) -> bool:
         """Whether any object lies under the prefix ``path/``."""

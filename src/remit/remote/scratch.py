@@ -7,11 +7,14 @@
     {scratch}/code/{hash}.tar.gz          code tarball
 
 Scratch may be an ``s3://`` prefix or a local directory (both through remit.files).
+``AREAS`` names every top-level prefix remit writes, and ``scratch_objects`` lists them for
+`remit gc` (with the eval hash a job's objects belong to): a new area goes there too.
 """
 
 from __future__ import annotations
 
 import pickle
+from dataclasses import dataclass
 from typing import Any
 
 from remit.files import get_filesystem
@@ -59,3 +62,30 @@ def write_pickle(path: str, value: Any, what: str = "a value") -> None:
 def read_pickle(path: str) -> Any:
     """Unpickle a scratch file."""
     return pickle.loads(get_filesystem(path).read_bytes(path))
+
+
+#: Every top-level area of scratch remit writes (what `remit gc` looks at).
+AREAS = ("jobs", "code", "array_jobs")
+
+
+@dataclass(frozen=True)
+class ScratchObject:
+    """One object in scratch: its URL, area, the eval hash of the job it belongs to (objects
+    under ``jobs/``; None elsewhere) and when it was last written (Unix time)."""
+
+    url: str
+    area: str
+    eval_hash: str | None
+    modified: float
+
+
+def scratch_objects(scratch: str) -> list[ScratchObject]:
+    """Every object remit wrote under ``scratch``, area by area."""
+    found = []
+    for area in AREAS:
+        root = join(scratch, area)
+        fs = get_filesystem(root)
+        for rel, modified in fs.list_modified(root):
+            owner = rel.split("/", 1)[0] if area == "jobs" else None
+            found.append(ScratchObject(join(root, rel), area, owner, modified))
+    return found
