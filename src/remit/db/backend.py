@@ -11,6 +11,7 @@ It knows nothing of executors, files' network code or the CLI; `remit log` reads
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
