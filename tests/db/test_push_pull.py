@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from remit.db.models import metadata
 from tests.conftest import invoke_cli, run_cli, status_row
 
 WORKFLOW = '''
@@ -36,8 +37,6 @@ def save(path: str, n: int) -> File:
 def main(n: int = 3, big: int = 70_000) -> list:
     return [square(i) for i in range(n)] + [bytes(big), save(f"out{n}.txt", n)]
 '''
-
-from remit.db.models import metadata
 
 COUNTED = tuple(table.name for table in metadata.sorted_tables)  # every table travels
 
