@@ -222,6 +222,11 @@ from remit import get_context, task
 @task()
 def scaled(x: int, scale: int = get_context("demo.scale", 1)) -> int:
     return x * scale
+
+
+@task()
+def loose(x: int, factor=get_context("demo.factor", 2)) -> list:
+    return [x, factor]
 '''
 
 
@@ -239,3 +244,6 @@ def test_rerun_keeps_the_recorded_context_and_tags(tmp_path: Path) -> None:
         tagged = conn.execute("SELECT count(*) FROM tag JOIN execution ON entity_id = id "
                               "WHERE key = 'who' AND value = 'me'").fetchone()[0]
     assert tagged == 2
+    # an un-annotated parameter with a lazy default takes JSON, else text
+    loose = run_cli("run", "workflow.py", "loose", "--x", "1", "--factor", "[3]", cwd=tmp_path)
+    assert loose.stdout.strip() == "[1, [3]]", loose.stderr

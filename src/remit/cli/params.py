@@ -140,6 +140,26 @@ class ConvertedType(click.ParamType):
             self.fail(f"{value!r} is not a valid {self.name}: {exc}", param, ctx)
 
 
+class JSONOrText(click.ParamType):
+    """An un-annotated parameter whose default is lazy: JSON if it parses, else the text."""
+
+    name = "VALUE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+
+
+def _is_lazy(value: Any) -> bool:
+    from remit.expression import Expression
+
+    return isinstance(value, Expression)
+
+
 class BoolText(click.ParamType):
     """true/false text for a ``list[bool]`` item."""
 
@@ -158,6 +178,8 @@ def param_type(annotation: Any, default: Any = _UNSET) -> tuple[click.ParamType,
     if annotation is inspect.Parameter.empty or annotation in (typing.Any, object):
         if default is _UNSET or default is None:
             return click.STRING, False, None
+        if _is_lazy(default):  # e.g. get_context("x.y", 1): the value comes at run time
+            return JSONOrText(), False, None
         annotation = type(default)
     if isinstance(annotation, type) and hasattr(annotation, "parse_arg"):
         return ConvertedType(annotation), False, None
