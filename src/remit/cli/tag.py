@@ -11,9 +11,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from remit.cli.store import config_option, open_store, remit_errors
+
+if TYPE_CHECKING:
+    from remit.db.tags import Entity
 
 
 @click.group()
@@ -131,7 +136,7 @@ def rm(entity: str, keys: tuple[str, ...], config_dir: str | None) -> None:
     click.echo(f"Removed {removed} tag(s) from {found.kind} {found.id[:12]}")
 
 
-def _resolve(prefix: str, config_dir: str | None):  # type: ignore[no-untyped-def]
+def _resolve(prefix: str, config_dir: str | None) -> Entity:
     from remit.db import tags
 
     backend = open_store(config_dir)

@@ -75,7 +75,7 @@ def find(conn: Connection, filters: dict[str, str | None], limit: int = 100
             match = match.where(m.tag.c.value == value)
         query = query.where(m.tag.c.entity_id.in_(match))
     query = query.order_by(m.tag.c.entity_id, m.tag.c.key).limit(limit)
-    return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+    return [(entity_id, key, value) for entity_id, key, value in conn.execute(query)]
 
 
 def add(conn: Connection, entity_id: str, tags: dict[str, str]) -> None:
