@@ -247,3 +247,14 @@ def test_rerun_keeps_the_recorded_context_and_tags(tmp_path: Path) -> None:
     # an un-annotated parameter with a lazy default takes JSON, else text
     loose = run_cli("run", "workflow.py", "loose", "--x", "1", "--factor", "[3]", cwd=tmp_path)
     assert loose.stdout.strip() == "[1, [3]]", loose.stderr
+
+
+def test_pdb_on_a_task_that_failed_in_another_process_says_so(tmp_path: Path) -> None:
+    write(tmp_path, FAILING.replace("@task()", '@task(executor="procs")'))
+    (tmp_path / ".remit").mkdir()
+    (tmp_path / ".remit" / "remit.ini").write_text("[executors.procs]\ntype = local\n"
+                                                   "mode = process\nmax_workers = 1\n")
+    proc = run_cli("run", "--pdb", "workflow.py", "explode", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "KeyError: 'missing'" in proc.stderr
+    assert "--pdb: the task failed in another process or machine" in proc.stderr
