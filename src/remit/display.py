@@ -46,6 +46,55 @@ def short_repr(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_BRACKETS: dict[type, tuple[str, str]] = {
+    list: ("[", "]"), tuple: ("(", ")"), set: ("{", "}"), frozenset: ("frozenset({", "})"),
+}
+
+
+def deep_repr(value: Any) -> str:
+    """``repr(value)`` without recursion, for lists, tuples, dicts and sets nested deeper than
+    Python's recursion limit allows (built-in containers only; others use their own repr)."""
+    out: list[str] = []
+    stack: list[tuple[bool, Any]] = [(False, value)]
+    while stack:
+        literal, item = stack.pop()
+        if literal:
+            out.append(item)
+            continue
+        kind = type(item)
+        if kind in (list, tuple) or (kind in (set, frozenset) and item):
+            opening, closing = _BRACKETS[kind]
+            parts: list[tuple[bool, Any]] = [(True, opening)]
+            for i, child in enumerate(item):
+                if i:
+                    parts.append((True, ", "))
+                parts.append((False, child))
+            if kind is tuple and len(item) == 1:
+                parts.append((True, ","))
+            parts.append((True, closing))
+            stack.extend(reversed(parts))
+        elif kind is dict:
+            parts = [(True, "{")]
+            for i, (key, child) in enumerate(item.items()):
+                parts += [(True, ", ")] if i else []
+                parts += [(False, key), (True, ": "), (False, child)]
+            parts.append((True, "}"))
+            stack.extend(reversed(parts))
+        else:
+            out.append(repr(item))
+    return "".join(out)
+
+
+def format_result(value: Any) -> str:
+    """A run's result as printed: pretty when it fits Python's recursion limit, else flat."""
+    import pprint
+
+    try:
+        return pprint.pformat(value)
+    except RecursionError:
+        return deep_repr(value)
+
+
 def bind_arguments(task: Task, args: tuple, kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
     """Pair a call's arguments with the task's parameter names (positional ones too)."""
     try:

@@ -51,12 +51,25 @@ def hash_bytes(data: bytes) -> str:
 
 def hash_token(token: Any) -> str:
     """Hash an already-normalized token (primitives and tuples only)."""
-    return hash_bytes(repr(token).encode("utf-8", "surrogatepass"))
+    return hash_bytes(_token_repr(token).encode("utf-8", "surrogatepass"))
+
+
+def _token_repr(token: Any) -> str:
+    try:
+        return repr(token)
+    except RecursionError:  # nested deeper than the recursion limit: the same text, iteratively
+        from remit.display import deep_repr
+
+        return deep_repr(token)
 
 
 def hash_value(value: Any) -> str:
     """Return the content hash of any hashable value (40 hex digits)."""
-    return hash_token(normalize(value))
+    try:
+        token = normalize(value)
+    except RecursionError:
+        token = _normalize_deep(value)
+    return hash_token(token)
 
 
 def hash_struct(*parts: Any) -> str:
@@ -193,6 +206,47 @@ def _normalize_class(value: type) -> Any:
     return ("class", _qualname(value))
 
 
+def _normalize_deep(value: Any) -> Any:
+    """``normalize`` without recursion through lists, tuples, dicts and sets: the same token
+    for values nested deeper than Python's recursion limit allows."""
+    kinds = {_normalize_list: "list", _normalize_tuple: "tuple", _normalize_dict: "dict",
+             _normalize_set: "set"}
+    top: list[Any] = []
+    # Frames: (kind, value, children, their tokens so far, where the finished token goes).
+    stack: list[tuple[str, Any, list[Any], list[Any], list[Any]]] = []
+
+    def visit(item: Any, out: list[Any]) -> None:
+        if type(item) in _PRIMITIVES:
+            out.append(item)
+            return
+        kind = kinds.get(normalize.dispatch(type(item)))  # type: ignore[call-overload]
+        if kind is None:
+            out.append(normalize(item))
+            return
+        children = [x for pair in item.items() for x in pair] if kind == "dict" else list(item)
+        stack.append((kind, item, children, [], out))
+
+    visit(value, top)
+    while stack:
+        kind, item, children, tokens, out = stack[-1]
+        if len(tokens) < len(children):
+            visit(children[len(tokens)], tokens)
+            continue
+        stack.pop()
+        if kind == "list":
+            out.append(("list", tuple(tokens)))
+        elif kind == "tuple" and hasattr(item, "_fields"):
+            out.append(("namedtuple", _qualname(type(item)), tuple(tokens)))
+        elif kind == "tuple":
+            out.append(("tuple", tuple(tokens)))
+        elif kind == "dict":
+            pairs = list(zip(tokens[0::2], tokens[1::2], strict=True))
+            out.append(("dict", tuple(sorted(pairs, key=lambda kv: _token_repr(kv[0])))))
+        else:
+            out.append(("set", tuple(sorted(tokens, key=_token_repr))))
+    return top[0]
+
+
 @singledispatch
 def is_valid(value: Any) -> bool:
     """Whether a cached value still holds (dispatched by type; plain values always do)."""
@@ -205,13 +259,10 @@ def is_valid(value: Any) -> bool:
 @is_valid.register(tuple)
 @is_valid.register(set)
 @is_valid.register(frozenset)
-def _is_valid_items(value: Any) -> bool:
-    return all(type(v) in _PRIMITIVES or is_valid(v) for v in value)
-
-
 @is_valid.register(dict)
-def _is_valid_dict(value: dict) -> bool:
-    return all(type(v) in _PRIMITIVES or is_valid(v) for v in value.values())
+def _is_valid_items(value: Any) -> bool:
+    # Iterative: a value nested thousands deep must not exhaust the recursion limit.
+    return all(is_valid(leaf) for leaf in iter_nested(value) if type(leaf) not in _PRIMITIVES)
 
 
 @singledispatch

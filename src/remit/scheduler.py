@@ -56,6 +56,7 @@ from remit.threads import fork_thread, join_thread
 _PRIMITIVES = (str, bytes, int, float, bool, type(None))
 _BUILTINS = frozenset({"cond", "catch", "throw"})  # SchedulerExpressions with a _start_ method
 _NO_REUSE = CachePolicy(CacheScope.NONE, False, True, False)
+TICK_MAX = 10.0  # seconds: listeners (the recorder's heartbeat) hear from the loop this often
 
 
 class ExecutionFailed(RemitError):
@@ -167,6 +168,7 @@ class Scheduler:
                     f"task {fullname} uses executor {name!r}, which is not configured "
                     f"(known: {known}); add an [executors.{name}] section to {where}"
                 )
+            self._executor(name).check_task_options(task.options, f"task {fullname}")
 
     def run(
         self,
@@ -269,7 +271,7 @@ class Scheduler:
             if not self._outstanding:
                 raise RemitError("scheduler stalled: nothing running and nothing ready")
             try:
-                event = events.get(timeout=self.status_interval)
+                event = events.get(timeout=min(self.status_interval, TICK_MAX))
             except queue.Empty:
                 self.hooks.emit("on_tick")
                 continue
@@ -647,6 +649,9 @@ class Scheduler:
         for job in list(self._outstanding.values()):
             self._fail(job, JobFailure(KeyboardInterrupt("run interrupted"), "", job))
         self._outstanding.clear()
+        for job in self._by_eval.values():  # bodies done, still waiting for their children
+            if job.state is JobState.RUNNING:
+                self._fail(job, JobFailure(KeyboardInterrupt("run interrupted"), "", job))
 
     # -- executors ------------------------------------------------------------------------
 

@@ -9,13 +9,15 @@ execution (``cli/rerun.py``); ``--pdb`` opens the debugger on the failing task's
 from __future__ import annotations
 
 import os
-import pprint
+import signal
 import sys
+import threading
 from typing import Any
 
 import click
 
 from remit.__about__ import __version__
+from remit.display import format_result
 from remit.errors import RemitError
 from remit.progress import log_line
 
@@ -124,8 +126,14 @@ def run(
         from remit.dryrun import dry_run as plan
 
         sys.exit(plan(config, task(**kwargs), argv, use_cache=not no_cache, context=context))
-    sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache, use_pdb=use_pdb,
-                      context=context, tags=tags, verbose=verbose))
+    code = _execute(config, task(**kwargs), argv, use_cache=not no_cache, use_pdb=use_pdb,
+                    context=context, tags=tags, verbose=verbose)
+    if any(not t.daemon and t.is_alive() for t in threading.enumerate()
+           if t is not threading.main_thread()):
+        sys.stdout.flush()  # a task thread abandoned after its timeout: do not wait for it
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _misplaced_run_option(ctx: click.Context, task: Any, task_args: tuple[str, ...]) -> None:
@@ -178,6 +186,7 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool, use_pdb: 
         scheduler = Scheduler(config, backend, use_cache=use_cache, listeners=listeners)
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
+    _terminate_like_interrupt()
     try:
         result = scheduler.execute(expr, argv, check_tasks=True, context=context,
                                    tags=tags or ())
@@ -186,19 +195,39 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool, use_pdb: 
         if use_pdb:
             _post_mortem(failed.failure.error)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         backend.close()
         log_line("Interrupted: finished jobs are recorded; run again to resume from the cache.")
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)  # do not wait for task threads still running: their results are dropped
+        # Do not wait for task threads still running: their results are dropped. Worker
+        # processes, scripts and debug containers die with this process (remit.childguard).
+        os._exit(128 + stop.signum if isinstance(stop, Terminated) else 130)
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         backend.close()
     sys.stderr.flush()
-    click.echo(pprint.pformat(result))
+    click.echo(format_result(result))
     return 0
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: stop the run exactly as Ctrl-C does (exit 128 + the signal)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+def _terminate_like_interrupt() -> None:
+    """Make SIGTERM and SIGHUP interrupt the run the way SIGINT does."""
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise Terminated(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, handler)
 
 
 def _print_failure(failed: Any) -> None:

@@ -12,6 +12,7 @@ It knows nothing of executors, files' network code or the CLI; `remit log` reads
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,9 @@ from typing import Any
 from sqlalchemy import Table, create_engine, event, select
 from sqlalchemy.engine import Engine
 
+from remit.config import parse_int
 from remit.db import models
-from remit.db.schema import ensure_schema
+from remit.db.schema import damaged_message, ensure_schema
 from remit.display import short_repr
 from remit.errors import DBError
 from remit.progress import log_line
@@ -65,7 +67,8 @@ class Backend:
         """
         db_uri = backend_options.get("db_uri") or f"sqlite:///{config_dir / 'remit.db'}"
         store = backend_options.get("value_store_path") or str(config_dir / "values")
-        size = int(backend_options.get("value_store_min_size", DEFAULT_MIN_STORE_SIZE))
+        size = parse_int(backend_options.get("value_store_min_size") or DEFAULT_MIN_STORE_SIZE,
+                         "[backend] value_store_min_size", minimum=0)
         return cls(db_uri, store, size, read_only=read_only)
 
     @property
@@ -218,13 +221,26 @@ class Backend:
             return
         rows, self._rows, self._pending = self._rows, {}, 0
         try:
-            with self.engine.begin() as conn:
-                for table in models.metadata.sorted_tables:
-                    batch = rows.get(table.name)
-                    if batch:
-                        self._write_rows(conn, table, list(batch.values()))
+            self._write(rows)
         except Exception as exc:
-            raise DBError(f"cannot record provenance in {self.db_uri!r}: {exc}") from exc
+            if not _caused_by(exc, UnicodeEncodeError):
+                raise _store_error(self.db_uri, exc) from exc
+            try:  # text that is not UTF-8 (e.g. a file name's undecodable bytes): escape it
+                self._write({name: {key: _escaped(row) for key, row in batch.items()}
+                             for name, batch in rows.items()})
+            except Exception as again:
+                raise _store_error(self.db_uri, again) from again
+
+    def _write(self, rows: dict[str, dict[Any, dict[str, Any]]]) -> None:
+        """One transaction. On PostgreSQL rows go in key order, so that schedulers writing the
+        same rows at once take their row locks in the same order and never deadlock."""
+        ordered = self.engine.dialect.name == "postgresql"
+        with self.engine.begin() as conn:
+            for table in models.metadata.sorted_tables:
+                batch = rows.get(table.name)
+                if batch:
+                    keys = sorted(batch) if ordered else batch
+                    self._write_rows(conn, table, [batch[key] for key in keys])
 
     def _write_rows(self, conn: Any, table: Table, batch: list[dict[str, Any]]) -> None:
         statement = self._insert(table)
@@ -270,6 +286,29 @@ class Backend:
             if self._engine is not None:
                 self._engine.dispose()
                 self._engine = None
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind) or isinstance(getattr(seen, "orig", None), kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _escaped(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(v, str) else v
+            for k, v in row.items()}
+
+
+def _store_error(db_uri: str, exc: Exception) -> DBError:
+    """DBError for a failed write; a vanished table says the store is damaged, and the fix."""
+    text = str(exc)
+    match = re.search(r'no such table: (\w+)|relation "(\w+)" does not exist', text)
+    if match:
+        return DBError(damaged_message(db_uri, [match.group(1) or match.group(2)]))
+    return DBError(f"cannot record provenance in {db_uri!r}: {text}")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -15,17 +15,32 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from remit.__about__ import __version__
-from remit.errors import ExecutorError, JobSubmitError, RemitError
+from remit.aws_retry import Outage
+from remit.errors import (
+    AWSResourceError,
+    AWSUnavailableError,
+    ExecutorError,
+    JobSubmitError,
+    RemitError,
+)
 from remit.executors.aws_batch.jobdefs import get_or_create_job_def
 from remit.executors.aws_batch.monitor import BatchMonitor, Tracked
 from remit.executors.aws_batch.options import BatchOptions
-from remit.executors.base import Executor, Report, failure_from_exception
+from remit.executors.aws_batch.preflight import Preflight, location
+from remit.executors.aws_batch.submit_once import submit_once
+from remit.executors.base import (
+    Executor,
+    Report,
+    failure_from_exception,
+    failure_from_message,
+)
 from remit.files import File
 from remit.jobs import Job, JobFailure
 from remit.progress import log_line
@@ -36,6 +51,7 @@ GROUPING_WINDOW = 0.05  # seconds to wait for more jobs of a burst before submit
 GROUPING_MAX_WAIT = 0.5
 _INFLIGHT = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
 _IO_THREADS = 16
+T = TypeVar("T")
 
 
 @dataclass
@@ -63,6 +79,13 @@ class AWSBatchExecutor(Executor):
         self._inflight: dict[str, str] | None = None
         self._io = ThreadPoolExecutor(_IO_THREADS, thread_name_prefix=f"remit-{name}-io")
         self.monitor = BatchMonitor(self)
+        self.outage = Outage(
+            self.opts.api_timeout, f"AWSBatchExecutor {name}",
+            lambda: location(self.client("batch")),
+            "Jobs already submitted keep running in AWS Batch: run again once AWS answers to "
+            f"re-attach to them (api_timeout in {self.where} sets how long to wait)",
+        )
+        self.preflight = Preflight(self)
         self._debug_executor: Executor | None = None
 
     @classmethod
@@ -72,11 +95,23 @@ class AWSBatchExecutor(Executor):
 
     # -- clients ----------------------------------------------------------------------------
 
-    def client(self, service: str) -> Any:
-        """A boto3 client for this executor's region."""
+    def client(self, service: str, max_attempts: int | None = None) -> Any:
+        """A boto3 client for this executor's region (``max_attempts``: see aws.client)."""
         from remit import aws
 
-        return aws.client(service, region=self.opts.aws_region)
+        return aws.client(service, region=self.opts.aws_region, max_attempts=max_attempts)
+
+    def call(self, func: Callable[[], T], what: str, retry_all: bool = False) -> T:
+        """Run AWS calls, retried with backoff while AWS fails transiently (or at all, with
+        ``retry_all``); AWSUnavailableError once it failed for ``api_timeout`` seconds."""
+        return self.outage.call(func, what, self._stop, retry_all)
+
+    def give_up(self, error: AWSUnavailableError) -> None:
+        """AWS stayed unreachable past ``api_timeout``: fail every job this executor holds."""
+        with self._lock:
+            queued, self._queue = self._queue, []
+        for job in [q.job for q in queued] + self.monitor.close(error):
+            self.report(job, None, clear_failure(error, job))
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -111,6 +146,9 @@ class AWSBatchExecutor(Executor):
         if opts.debug:
             self._submit_debug(job, opts)
             return
+        if self.outage.error is not None:
+            self.report(job, None, clear_failure(self.outage.error, job))
+            return
         with self._lock:
             self._queue.append(_Queued(job, opts))
             self._lock.notify()
@@ -135,9 +173,11 @@ class AWSBatchExecutor(Executor):
                 try:
                     self._submit_batch(batch)
                 except BaseException as exc:  # noqa: BLE001 - fail the jobs, keep the loop
+                    if isinstance(exc, AWSUnavailableError):
+                        self.give_up(exc)
                     for queued in batch:
                         if not queued.job.tags.get("aws_batch_job"):
-                            self.report(queued.job, None, failure_from_exception(exc, queued.job))
+                            self.report(queued.job, None, clear_failure(exc, queued.job))
 
     def _take_batch(self) -> list[_Queued]:
         """Wait for jobs, then for the burst to end (briefly), and take them all."""
@@ -154,7 +194,10 @@ class AWSBatchExecutor(Executor):
         return batch
 
     def _submit_batch(self, batch: list[_Queued]) -> None:
-        inflight = self._inflight_jobs(batch[0].opts)
+        batch = [queued for queued in batch if self._resources_exist(queued)]
+        if not batch:
+            return
+        inflight = self.call(lambda: self._inflight_jobs(batch[0].opts), "ListJobs (in flight)")
         ready = list(self._io.map(lambda q: self._prepare_or_fail(q, inflight), batch))
         groups: dict[tuple, list[_Queued]] = defaultdict(list)
         for queued in (q for q, go in zip(batch, ready, strict=True) if go):
@@ -168,12 +211,22 @@ class AWSBatchExecutor(Executor):
                 for queued in members:
                     self._submit_single(queued)
 
+    def _resources_exist(self, queued: _Queued) -> bool:
+        """Whether the queue, bucket and job definition exist (else the job fails)."""
+        problem = self.preflight.problem(queued.opts)
+        if problem is not None:
+            self.report(queued.job, None, clear_failure(problem, queued.job))
+        return problem is None
+
     def _prepare_or_fail(self, queued: _Queued, inflight: dict[str, str]) -> bool:
         """Prepare one job; a job that cannot be prepared fails alone."""
         try:
-            return self._prepare(queued, inflight)
+            return self.call(lambda: self._prepare(queued, inflight),
+                             f"writing the input of remit job {queued.job.id}")
         except BaseException as exc:  # noqa: BLE001
-            self.report(queued.job, None, failure_from_exception(exc, queued.job))
+            if isinstance(exc, AWSUnavailableError):
+                self.give_up(exc)
+            self.report(queued.job, None, clear_failure(exc, queued.job))
             return False
 
     def _prepare(self, queued: _Queued, inflight: dict[str, str]) -> bool:
@@ -275,7 +328,8 @@ class AWSBatchExecutor(Executor):
         opts = members[0].opts
         array_id = uuid.uuid4().hex
         hashes_path = scratch.array_path(opts.s3_scratch, array_id)
-        File(hashes_path).write("\n".join(q.job.eval_hash for q in members) + "\n")
+        hashes = "\n".join(q.job.eval_hash for q in members) + "\n"
+        self.call(lambda: File(hashes_path).write(hashes), f"writing {hashes_path}")
         first = members[0].job
         command = [*members[0].command_head, "--array-job", "--input", hashes_path,
                    "--output", "-", "--error", "-", first.task.fullname]
@@ -296,11 +350,15 @@ class AWSBatchExecutor(Executor):
         self.monitor.track(Tracked(batch_id, [q.job for q in members], opts, array=True))
 
     def _submit_request(self, request: dict[str, Any]) -> str:
+        batch = self.client("batch")
+        tag = "remit_array_id" if "remit_array_id" in request["tags"] else "remit_job_id"
         try:
-            return self.client("batch").submit_job(**request)["jobId"]
+            return submit_once(self, request, tag)
+        except AWSUnavailableError:
+            raise
         except Exception as exc:
             raise JobSubmitError(f"AWS Batch refused job {request['jobName']} on queue "
-                                 f"{request['jobQueue']!r}: {exc}") from exc
+                                 f"{request['jobQueue']!r} ({location(batch)}): {exc}") from exc
 
     # -- re-attaching -------------------------------------------------------------------------
 
@@ -347,6 +405,13 @@ def log_submit(job: Job, as_what: str, job_id: str, job_name: str | None, scratc
     log_line(f"  retry_attempts  = {retries}")
     log_line(f"  debug           = {debug}")
     sys.stderr.flush()
+
+
+def clear_failure(error: BaseException, job: Job) -> JobFailure:
+    """A failure shown as one line when remit's message says it all, else with traceback."""
+    if isinstance(error, (AWSUnavailableError, AWSResourceError)):
+        return failure_from_message(error, job)
+    return failure_from_exception(error, job)
 
 
 def _module_location(func: Any) -> tuple[str, str]:
