@@ -142,7 +142,8 @@ def load_config(explicit_dir: str | os.PathLike[str] | None = None) -> Config:
     if not path.exists():
         return config
     config.path = path
-    parser = configparser.ConfigParser(interpolation=_EnvInterpolation(str(path)))
+    parser = configparser.ConfigParser(interpolation=_EnvInterpolation(str(path)),
+                                       inline_comment_prefixes=(";",))  # `x = 1  ; why`
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # case-sensitive names
     try:
         parser.read(path, encoding="utf-8")

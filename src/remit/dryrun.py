@@ -133,7 +133,7 @@ def open_store_read_only(config: Any) -> Any:
 
     backend = Backend.for_config_dir(config.config_dir, config.backend, read_only=True)
     try:
-        backend.engine  # noqa: B018 - open now: a missing database means nothing recorded
+        backend.engine  # noqa: B018 - opened read-only: works on a read-only .remit/ too
     except NoDatabaseError:
         return None
     return backend

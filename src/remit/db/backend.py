@@ -11,6 +11,7 @@ It knows nothing of executors, files' network code or the CLI; `remit log` reads
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -84,7 +85,11 @@ class Backend:
 
             return connect_read_only(self.db_uri)
         if self.db_uri.startswith("sqlite:///"):
-            Path(self.db_uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(self.db_uri[len("sqlite:///"):]).parent
+            folder.mkdir(parents=True, exist_ok=True)
+            if not os.access(folder, os.W_OK):
+                raise DBError(f"{folder} is read-only, so nothing can be recorded there; "
+                              "make it writable or pass --config DIR of a writable store")
         try:
             engine = create_engine(self.db_uri)
         except Exception as exc:
