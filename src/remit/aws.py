@@ -11,6 +11,11 @@ and profile, so credentials (environment, profile, ECS/Batch container role, ...
 once per process. botocore is imported only when a client is first asked for, so ``import
 remit`` stays light and works without the ``aws`` extra; boto3 itself only by the S3 managed
 transfers that need it (``remit.files.s3``), so a job process moving small pickles skips it.
+
+Retries: botocore's "standard" mode, ``MAX_ATTEMPTS`` attempts per call with exponential
+backoff and jitter, for throttling, 5xx and connection errors; ``AWS_RETRY_MODE`` and
+``AWS_MAX_ATTEMPTS`` override both. That absorbs blips inside one call; riding out a long
+outage is the caller's loop (``remit.aws_retry``), which logs and gives up.
 """
 
 from __future__ import annotations
@@ -23,12 +28,13 @@ from typing import Any
 from remit.errors import ConfigError, RemitError
 
 DEFAULT_REGION = "us-east-1"
-MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = 5
+RETRY_MODE = "standard"
 MAX_POOL_CONNECTIONS = 50
 
 _lock = threading.Lock()
 _sessions: dict[tuple[str | None, int], Any] = {}
-_clients: dict[tuple[str, str, str | None, str | None, int], Any] = {}
+_clients: dict[tuple[str, str, str | None, str | None, int, int | None], Any] = {}
 
 
 def client(
@@ -36,27 +42,31 @@ def client(
     region: str | None = None,
     profile: str | None = None,
     endpoint_url: str | None = None,
+    max_attempts: int | None = None,
 ) -> Any:
     """Return a cached botocore client for ``service`` (thread-safe; one per process).
 
     Arguments left as None are read from the environment at each call, so changing
-    ``AWS_ENDPOINT_URL`` or ``AWS_REGION`` takes effect without a reset.
+    ``AWS_ENDPOINT_URL`` or ``AWS_REGION`` takes effect without a reset. ``max_attempts``
+    overrides the retry policy's attempts per call (1: the caller retries, e.g. a call that
+    is not idempotent).
     """
     profile = profile or os.environ.get("AWS_PROFILE") or None
     endpoint_url = endpoint_url or _endpoint_from_env(service)
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     pid = os.getpid()
     if region is not None:
-        cached = _clients.get((service, region, profile, endpoint_url, pid))
+        cached = _clients.get((service, region, profile, endpoint_url, pid, max_attempts))
         if cached is not None:
             return cached
     with _lock:
         session = _session(profile, pid)
         region = region or session.get_config_variable("region") or DEFAULT_REGION
-        key = (service, region, profile, endpoint_url, pid)
+        key = (service, region, profile, endpoint_url, pid, max_attempts)
         if key not in _clients:
             _clients[key] = session.create_client(
-                service, region_name=region, endpoint_url=endpoint_url, config=_config()
+                service, region_name=region, endpoint_url=endpoint_url,
+                config=_config(max_attempts),
             )
         return _clients[key]
 
@@ -100,11 +110,17 @@ def _session(profile: str | None, pid: int) -> Any:
     return session
 
 
-def _config() -> Any:
+def _config(max_attempts: int | None) -> Any:
     from botocore.config import Config
 
+    mode = os.environ.get("AWS_RETRY_MODE") or RETRY_MODE
+    try:
+        attempts = max_attempts or int(os.environ.get("AWS_MAX_ATTEMPTS") or MAX_ATTEMPTS)
+    except ValueError:
+        raise ConfigError(f"AWS_MAX_ATTEMPTS must be a whole number, got "
+                          f"{os.environ['AWS_MAX_ATTEMPTS']!r}") from None
     return Config(
-        retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": mode, "total_max_attempts": attempts},
         max_pool_connections=MAX_POOL_CONNECTIONS,
     )
 

@@ -4,9 +4,9 @@ Where it comes from, first match wins: the ``--config DIR`` option, the ``REMIT_
 environment variable, else the nearest ``.remit/`` directory from the working directory up
 (``.remit/`` in the working directory when there is none; it is created on first run).
 
-Sections: ``[backend]`` (``db_uri``, ``value_store_min_size``), ``[scheduler]``
-(``job_status_interval``, ``flush_interval``, ``context``, ``context_file``), ``[context]``
-(context variables, see context.py) and ``[executors.NAME]`` (each with a ``type``).
+Sections: ``[backend]`` (``db_uri``, ``value_store_path``, ``value_store_min_size``),
+``[scheduler]`` (``job_status_interval``, ``flush_interval``, ``context``, ``context_file``),
+``[context]`` (context variables, see context.py) and ``[executors.NAME]`` (each with a ``type``).
 Values may use ``${VAR}`` or ``${VAR:-default}`` to read the environment. Every error names
 the file, the section and the option. This module does not create executors or open the DB.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -34,7 +35,14 @@ IMPLICIT_EXECUTORS: dict[str, dict[str, str]] = {
 }
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_KNOWN_SECTIONS = {"backend", "scheduler", "report", "context"}
+_KNOWN_SECTIONS = {"backend", "scheduler", "report", "context", "tags"}
+# Numeric options of [scheduler] and [backend]: (section, option) -> (kind, minimum).
+# job_status_interval has a floor: 0 would print a status table in a busy loop.
+NUMBER_OPTIONS: dict[tuple[str, str], tuple[str, float]] = {
+    ("scheduler", "job_status_interval"): ("seconds", 0.1),
+    ("scheduler", "flush_interval"): ("seconds", 0.0),
+    ("backend", "value_store_min_size"): ("bytes", 0),
+}
 
 
 class _EnvInterpolation(configparser.Interpolation):
@@ -69,6 +77,7 @@ class Config:
     report: dict[str, str] = field(default_factory=dict)
     executors: dict[str, dict[str, str]] = field(default_factory=dict)
     context: dict[str, str] = field(default_factory=dict)  # dotted path -> JSON or text
+    tags: dict[str, str] = field(default_factory=dict)  # execution tags of every run
 
     def __post_init__(self) -> None:
         raw: Any = self.config_dir
@@ -84,16 +93,15 @@ class Config:
         return f"{place} {option}" if option else place
 
     def get_float(self, section: str, option: str, default: float) -> float:
-        """Read a number from [backend] or [scheduler], naming the place on a bad value."""
+        """Read a finite number from [backend] or [scheduler], naming the place on a bad value."""
         values: Mapping[str, str] = getattr(self, section)
         raw = values.get(option)
         if raw is None or raw == "":
             return default
-        try:
-            return float(raw)
-        except ValueError:
-            raise ConfigError(f"{self.where(section, option)}: expected a number, got {raw!r}")\
-                from None
+        kind, minimum = NUMBER_OPTIONS.get((section, option), ("", float("-inf")))
+        if kind == "bytes":
+            return parse_int(raw, self.where(section, option), minimum=int(minimum))
+        return parse_float(raw, self.where(section, option), minimum=minimum)
 
     def executor_options(self, name: str) -> dict[str, str]:
         """Options of ``[executors.NAME]``; the implicit ``default`` is a local thread pool
@@ -134,7 +142,8 @@ def load_config(explicit_dir: str | os.PathLike[str] | None = None) -> Config:
     if not path.exists():
         return config
     config.path = path
-    parser = configparser.ConfigParser(interpolation=_EnvInterpolation(str(path)))
+    parser = configparser.ConfigParser(interpolation=_EnvInterpolation(str(path)),
+                                       inline_comment_prefixes=(";",))  # `x = 1  ; why`
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # case-sensitive names
     try:
         parser.read(path, encoding="utf-8")
@@ -145,6 +154,8 @@ def load_config(explicit_dir: str | os.PathLike[str] | None = None) -> Config:
     for section in parser.sections():
         options = {key: parser.get(section, key) for key in parser.options(section)}
         _add_section(config, section, options, str(path))
+    for section, option in NUMBER_OPTIONS:  # bad numbers fail here, before anything runs
+        config.get_float(section, option, 0.0)
     return config
 
 
@@ -188,7 +199,7 @@ def _add_section(config: Config, section: str, options: dict[str, str], path: st
     else:
         raise ConfigError(
             f"{path}: [{section}]: unknown section; expected [backend], [scheduler], "
-            "[context], [report] or [executors.NAME]"
+            "[context], [tags], [report] or [executors.NAME]"
         )
 
 
@@ -206,6 +217,19 @@ def parse_bool(value: str | bool, where: str) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"{where}: expected true or false, got {value!r}")
+
+
+def parse_float(value: str | float, where: str, minimum: float | None = None) -> float:
+    """Parse a finite number option (no nan or inf), naming the place on error."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+    if minimum is not None and number < minimum:
+        raise ConfigError(f"{where}: must be at least {minimum:g}, got {value!r}")
+    return number
 
 
 def parse_int(value: str | int, where: str, minimum: int | None = None) -> int:

@@ -46,8 +46,66 @@ def short_repr(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_BRACKETS: dict[type, tuple[str, str]] = {
+    list: ("[", "]"), tuple: ("(", ")"), set: ("{", "}"), frozenset: ("frozenset({", "})"),
+}
+
+
+def deep_repr(value: Any) -> str:
+    """``repr(value)`` without recursion, for lists, tuples, dicts and sets nested deeper than
+    Python's recursion limit allows (built-in containers only; others use their own repr)."""
+    out: list[str] = []
+    stack: list[tuple[bool, Any]] = [(False, value)]
+    while stack:
+        literal, item = stack.pop()
+        if literal:
+            out.append(item)
+            continue
+        kind = type(item)
+        if kind in (list, tuple) or (kind in (set, frozenset) and item):
+            opening, closing = _BRACKETS[kind]
+            parts: list[tuple[bool, Any]] = [(True, opening)]
+            for i, child in enumerate(item):
+                if i:
+                    parts.append((True, ", "))
+                parts.append((False, child))
+            if kind is tuple and len(item) == 1:
+                parts.append((True, ","))
+            parts.append((True, closing))
+            stack.extend(reversed(parts))
+        elif kind is dict:
+            parts = [(True, "{")]
+            for i, (key, child) in enumerate(item.items()):
+                parts += [(True, ", ")] if i else []
+                parts += [(False, key), (True, ": "), (False, child)]
+            parts.append((True, "}"))
+            stack.extend(reversed(parts))
+        else:
+            out.append(repr(item))
+    return "".join(out)
+
+
+def format_result(value: Any) -> str:
+    """A run's result as printed: pretty when it fits Python's recursion limit, else flat."""
+    import pprint
+
+    try:
+        return pprint.pformat(value)
+    except RecursionError:
+        return deep_repr(value)
+
+
 def bind_arguments(task: Task, args: tuple, kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
     """Pair a call's arguments with the task's parameter names (positional ones too)."""
+    simple = _simple_parameters(task)
+    if simple is not None:  # what Signature.bind_partial gives, without its cost per call
+        positional, names = simple
+        if len(args) <= len(positional) and all(
+                k in names and k not in positional[:len(args)] for k in kwargs):
+            given = list(zip(positional[:len(args)], args, strict=True))
+            if kwargs:
+                given += [(n, kwargs[n]) for n in names if n in kwargs]
+            return given
     try:
         signature = task.__dict__.get("_signature")
         if signature is None:
@@ -65,6 +123,26 @@ def bind_arguments(task: Task, args: tuple, kwargs: dict[str, Any]) -> list[tupl
         else:
             pairs.append((name, value))
     return pairs
+
+
+def _simple_parameters(task: Task) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(positional-or-keyword names, every name) of a task without ``*args``, ``**kwargs`` or
+    positional-only parameters, else None (cached on the task)."""
+    cached = task.__dict__.get("_simple_parameters", False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return]
+    try:
+        params = list(inspect.signature(task.func).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    kinds = {p.kind for p in params}
+    simple: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    if params and kinds <= {inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                            inspect.Parameter.KEYWORD_ONLY}:
+        simple = (tuple(p.name for p in params if p.kind is inspect.Parameter.
+                        POSITIONAL_OR_KEYWORD), tuple(p.name for p in params))
+    task.__dict__["_simple_parameters"] = simple
+    return simple
 
 
 def format_call(task: Task, args: tuple, kwargs: dict[str, Any], limit: int = 200) -> str:

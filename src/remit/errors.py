@@ -10,7 +10,9 @@
     │   ├── JobSubmitError     submission was refused (e.g. AWS Batch SubmitJob)
     │   ├── JobLostError       a submitted job vanished (no output, no error)
     │   ├── JobTimeoutError    a job exceeded its time limit
-    │   └── ContainerEngineError no container engine reachable (debug mode, docker executor)
+    │   ├── ContainerEngineError no container engine reachable (debug mode, docker executor)
+    │   ├── AWSUnavailableError  AWS calls kept failing for ``api_timeout`` (an outage)
+    │   └── AWSResourceError   a queue, bucket or job definition is missing (names region)
     ├── ScriptError            a script task exited non-zero (exit code, stderr tail)
     ├── RemoteJobError         a task failed in another process or machine (remote traceback)
     ├── FileError              a File or Dir could not be read, written or staged
@@ -65,6 +67,14 @@ class JobTimeoutError(ExecutorError):
 
 class ContainerEngineError(ExecutorError):
     """No container engine is reachable."""
+
+
+class AWSUnavailableError(ExecutorError):
+    """AWS API calls failed (throttling, 5xx, connection errors) for longer than allowed."""
+
+
+class AWSResourceError(ExecutorError):
+    """A queue, bucket or job definition the configuration names does not exist there."""
 
 
 class ScriptError(RemitError):

@@ -13,7 +13,8 @@ Objects of unregistered types are normalized by their pickle bytes; an object th
 pickled is a HashingError that says how to register a normalizer. Large leaves (str and bytes,
 and pickles, of ``LARGE`` bytes or more) enter the token as ``("digest", kind, size, hash)``
 instead of themselves, hashed in place or as the pickle streams out: hashing a 200 MB value
-costs no copy of it.
+costs no copy of it. A list of more than ``LONG`` items is hashed ``LONG`` items at a time
+(its token holds the chunks' hashes), so a million lazy calls are not normalized all at once.
 
 ``is_valid`` tells whether a cached value still stands (a File whose content changed does not);
 ``refresh`` re-reads what a value snapshots (a File's current hash); both dispatch the same
@@ -39,6 +40,7 @@ from remit.pickling import SpillFile
 
 HASH_LEN = 40
 LARGE = 64 * 1024
+LONG = 10_000  # lists longer than this are hashed by chunks of this many items
 _PRIMITIVES = (str, bytes, int, float, bool, type(None))
 _SCALARS = (int, float, bool, type(None))
 _STRINGS = (str, bytes)
@@ -51,12 +53,25 @@ def hash_bytes(data: bytes) -> str:
 
 def hash_token(token: Any) -> str:
     """Hash an already-normalized token (primitives and tuples only)."""
-    return hash_bytes(repr(token).encode("utf-8", "surrogatepass"))
+    return hash_bytes(_token_repr(token).encode("utf-8", "surrogatepass"))
+
+
+def _token_repr(token: Any) -> str:
+    try:
+        return repr(token)
+    except RecursionError:  # nested deeper than the recursion limit: the same text, iteratively
+        from remit.display import deep_repr
+
+        return deep_repr(token)
 
 
 def hash_value(value: Any) -> str:
     """Return the content hash of any hashable value (40 hex digits)."""
-    return hash_token(normalize(value))
+    try:
+        token = normalize(value)
+    except RecursionError:
+        token = _normalize_deep(value)
+    return hash_token(token)
 
 
 def hash_struct(*parts: Any) -> str:
@@ -139,6 +154,11 @@ def _normalize_str(value: str) -> Any:
 
 @normalize.register(list)
 def _normalize_list(value: list) -> Any:
+    if len(value) > LONG:  # hashed a chunk at a time: no token of a million items at once
+        return ("list-chunks", len(value), tuple(
+            hash_token(_normalize_list(value[start:start + LONG]))
+            for start in range(0, len(value), LONG)
+        ))
     return ("list", tuple(
         v if type(v) in _SCALARS or (type(v) in _STRINGS and len(v) < LARGE) else normalize(v)
         for v in value
@@ -193,6 +213,47 @@ def _normalize_class(value: type) -> Any:
     return ("class", _qualname(value))
 
 
+def _normalize_deep(value: Any) -> Any:
+    """``normalize`` without recursion through lists, tuples, dicts and sets: the same token
+    for values nested deeper than Python's recursion limit allows."""
+    kinds = {_normalize_list: "list", _normalize_tuple: "tuple", _normalize_dict: "dict",
+             _normalize_set: "set"}
+    top: list[Any] = []
+    # Frames: (kind, value, children, their tokens so far, where the finished token goes).
+    stack: list[tuple[str, Any, list[Any], list[Any], list[Any]]] = []
+
+    def visit(item: Any, out: list[Any]) -> None:
+        if type(item) in _PRIMITIVES:
+            out.append(item)
+            return
+        kind = kinds.get(normalize.dispatch(type(item)))  # type: ignore[call-overload]
+        if kind is None:
+            out.append(normalize(item))
+            return
+        children = [x for pair in item.items() for x in pair] if kind == "dict" else list(item)
+        stack.append((kind, item, children, [], out))
+
+    visit(value, top)
+    while stack:
+        kind, item, children, tokens, out = stack[-1]
+        if len(tokens) < len(children):
+            visit(children[len(tokens)], tokens)
+            continue
+        stack.pop()
+        if kind == "list":
+            out.append(("list", tuple(tokens)))
+        elif kind == "tuple" and hasattr(item, "_fields"):
+            out.append(("namedtuple", _qualname(type(item)), tuple(tokens)))
+        elif kind == "tuple":
+            out.append(("tuple", tuple(tokens)))
+        elif kind == "dict":
+            pairs = list(zip(tokens[0::2], tokens[1::2], strict=True))
+            out.append(("dict", tuple(sorted(pairs, key=lambda kv: _token_repr(kv[0])))))
+        else:
+            out.append(("set", tuple(sorted(tokens, key=_token_repr))))
+    return top[0]
+
+
 @singledispatch
 def is_valid(value: Any) -> bool:
     """Whether a cached value still holds (dispatched by type; plain values always do)."""
@@ -205,13 +266,10 @@ def is_valid(value: Any) -> bool:
 @is_valid.register(tuple)
 @is_valid.register(set)
 @is_valid.register(frozenset)
-def _is_valid_items(value: Any) -> bool:
-    return all(type(v) in _PRIMITIVES or is_valid(v) for v in value)
-
-
 @is_valid.register(dict)
-def _is_valid_dict(value: dict) -> bool:
-    return all(type(v) in _PRIMITIVES or is_valid(v) for v in value.values())
+def _is_valid_items(value: Any) -> bool:
+    # Iterative: a value nested thousands deep must not exhaust the recursion limit.
+    return all(is_valid(leaf) for leaf in iter_nested(value) if type(leaf) not in _PRIMITIVES)
 
 
 @singledispatch

@@ -36,8 +36,10 @@ def load_workflow(target: str, import_paths: Sequence[str] = ()) -> ModuleType:
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            raise TaskError(f"cannot import workflow {target!r}: {exc}") from None
+        missing = exc.name or ""
+        if missing == module_name or module_name.startswith(missing + "."):
+            hint = "pass a .py file, or a module importable from here (check the spelling)"
+            raise TaskError(f"cannot import workflow {target!r}: {exc}; {hint}") from None
         raise
 
 

@@ -15,7 +15,11 @@ import hashlib
 import os
 import pickle
 import socket
+import sys
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +36,33 @@ def _cannot_pickle(what: str, exc: Exception) -> SerializationError:
     )
 
 
+_DEEP_LIMIT = 20_000
+_limit_lock = threading.Lock()
+
+
+@contextmanager
+def _deep_recursion(what: str) -> Iterator[None]:
+    """Pickle a value nested deeper than the recursion limit, with the limit raised meanwhile."""
+    with _limit_lock:
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old, _DEEP_LIMIT))
+        try:
+            yield
+        except RecursionError:
+            raise SerializationError(
+                f"cannot pickle {what}: nested more than {_DEEP_LIMIT} levels deep"
+            ) from None
+        finally:
+            sys.setrecursionlimit(old)
+
+
 def dumps(value: Any, what: str = "a value") -> bytes:
     """Pickle ``value``; a SerializationError names ``what`` could not be pickled, and why."""
     try:
         return pickle.dumps(value, protocol=5)
+    except RecursionError:
+        with _deep_recursion(what):
+            return pickle.dumps(value, protocol=5)
     except Exception:
         import cloudpickle
 
@@ -56,6 +83,15 @@ def dump(value: Any, sink: SpillFile, what: str = "a value") -> None:
     except OSError:
         sink.discard()
         raise
+    except RecursionError:
+        sink.reset()
+        try:
+            with _deep_recursion(what):
+                pickle.Pickler(sink, protocol=5).dump(value)
+        except BaseException:
+            sink.discard()
+            raise
+        return
     except Exception:
         sink.reset()
     import cloudpickle

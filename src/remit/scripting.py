@@ -25,6 +25,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
+from remit import childguard
 from remit.errors import ScriptError
 from remit.files import Dir, File, StagingDir, StagingFile
 from remit.files.file import STDOUT
@@ -129,10 +130,7 @@ def script_task(command: str, inputs: list, outputs: ScriptOutputs, tempdir: boo
         for item in inputs:
             if isinstance(item, StagingFile | StagingDir):
                 _in_dir(item, workdir).stage()
-        proc = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", command],
-            cwd=workdir, capture_output=True, check=False,
-        )
+        proc = _run_guarded(["bash", "-euo", "pipefail", "-c", command], workdir)
         if proc.returncode != 0:
             tail = proc.stderr.decode(errors="replace").splitlines()[-_STDERR_TAIL_LINES:]
             raise ScriptError(proc.returncode, "\n".join(tail), command)
@@ -141,6 +139,24 @@ def script_task(command: str, inputs: list, outputs: ScriptOutputs, tempdir: boo
         if tempdir:
             shutil.rmtree(workdir, ignore_errors=True)
     return [proc.returncode, proc.stdout, produced]
+
+
+def _run_guarded(argv: list[str], workdir: str) -> subprocess.CompletedProcess[bytes]:
+    """Run a command in a process group of its own that dies with this process."""
+    childguard.ensure_guard()
+    with childguard.FORK_LOCK:
+        proc = subprocess.Popen(argv, cwd=workdir, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+    with proc:
+        childguard.watch_group(proc.pid)
+        try:
+            stdout, stderr = proc.communicate()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            if not childguard.group_alive(proc.pid):  # background leftovers die with remit
+                childguard.release_group(proc.pid)
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
 
 
 def _in_dir(item: StagingFile | StagingDir, workdir: str) -> StagingFile | StagingDir:

@@ -89,9 +89,13 @@ def test_mixed_workflow_runs_on_batch(aws_standin, tmp_path: Path) -> None:
         assert {f"mixed/jobs/{job_dir}/input", f"mixed/jobs/{job_dir}/output"} <= set(keys)
     # view-pickle shows a partially evaluated output: the lazy call of task_on_default.
     outputs = [f"s3://remit-test/mixed/jobs/{d}/output" for d in job_dirs]
-    shown = [run_cli("view-pickle", url, cwd=tmp_path).stdout for url in outputs]
+    shown = [run_cli("view-pickle", "--unsafe", url, cwd=tmp_path).stdout for url in outputs]
     assert any("TaskExpression('tests.batch.task_on_default', (15,), {})" in s for s in shown)
-    inputs = run_cli("view-pickle", outputs[0].replace("/output", "/input"), cwd=tmp_path)
+    inert = [run_cli("view-pickle", url, cwd=tmp_path).stdout for url in outputs]
+    assert any("_rebuild_task_expression('tests.batch.task_on_default', (15,)" in s
+               for s in inert)
+    inputs = run_cli("view-pickle", "--unsafe", outputs[0].replace("/output", "/input"),
+                     cwd=tmp_path)
     assert inputs.returncode == 0 and inputs.stdout.startswith("((")
 
     # Job definition created once; tags carry remit's ids, the ini tags and the task tags.

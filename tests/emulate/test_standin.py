@@ -335,7 +335,7 @@ def cli_standin(*args: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, s
         assert ready.startswith("[remit] AWS stand-in ready on http://127.0.0.1:"), ready
         exports = [proc.stdout.readline() for _ in range(5)]
         env = dict(line.removeprefix("export ").strip().split("=", 1) for line in exports)
-        assert env["AWS_ENDPOINT_URL"] == ready.split(" on ")[1].strip()
+        assert env["AWS_ENDPOINT_URL"] == ready.split(" on ")[1].split()[0]
         yield proc, env
     finally:
         proc.send_signal(signal.SIGINT)

@@ -198,7 +198,8 @@ def test_client_is_cached_per_region_and_endpoint(s3_endpoint: str) -> None:
     assert aws.client("s3", region="eu-west-1").meta.region_name == "eu-west-1"
     explicit = aws.client("s3", endpoint_url="http://127.0.0.1:9")
     assert explicit.meta.endpoint_url == "http://127.0.0.1:9"
-    assert s3.meta.config.retries["mode"] == "adaptive"
+    assert s3.meta.config.retries["mode"] == aws.RETRY_MODE == "standard"
+    assert s3.meta.config.retries["total_max_attempts"] == aws.MAX_ATTEMPTS
     assert s3.meta.config.max_pool_connections == aws.MAX_POOL_CONNECTIONS
 
 

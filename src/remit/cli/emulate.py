@@ -45,6 +45,12 @@ def emulate() -> None:
     help="Create this Batch job queue (default: remit-queue).",
 )
 @click.option(
+    "--region",
+    metavar="NAME",
+    help="The region of the buckets and job queue, and the one exported to clients "
+    "(default: AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1).",
+)
+@click.option(
     "--max-jobs",
     type=click.IntRange(min=1),
     default=DEFAULT_MAX_JOBS,
@@ -78,6 +84,7 @@ def aws(
     port: int,
     buckets: tuple[str, ...],
     queues: tuple[str, ...],
+    region: str | None,
     max_jobs: int,
     cold: bool,
     containers: bool,
@@ -87,8 +94,10 @@ def aws(
     """Serve a local AWS (S3, Batch, IAM, CloudWatch Logs, STS) until SIGINT or SIGTERM.
 
     Batch jobs really run: as local processes (warm unless --cold), or with --containers in
-    containers of their images. Prints `export VAR=value` lines for the client on stdout, then
-    `[remit] AWS stand-in ready on URL` on stderr once it accepts connections.
+    containers of their images. Resources live in --region, else AWS_REGION, else
+    AWS_DEFAULT_REGION, else us-east-1. Prints `export VAR=value` lines for the client on
+    stdout, then `[remit] AWS stand-in ready on URL (region NAME)` on stderr once it accepts
+    connections.
 
     \b
     Example:
@@ -107,10 +116,13 @@ def aws(
         signal.signal(signum, on_signal)
     if fallback_local and not containers:
         raise click.UsageError("--fallback-local goes with --containers")
+    region = (region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+              or "us-east-1").strip()
     standin = AWSStandIn(
         port=port,
         buckets=buckets,
         queues=queues or ("remit-queue",),
+        region=region,
         max_jobs=max_jobs,
         warm=not cold,
         containers=containers,
@@ -129,7 +141,8 @@ def aws(
             partial.write_text(exports)
             os.replace(partial, env_file)
         click.echo(exports, nl=False)
-        click.echo(f"[remit] AWS stand-in ready on {standin.endpoint_url}", err=True)
+        click.echo(f"[remit] AWS stand-in ready on {standin.endpoint_url} (region {region})",
+                   err=True)
         stop.wait()
     finally:
         standin.stop()

@@ -60,7 +60,9 @@ def _looks_like_path(target: str) -> bool:
 
 
 def _normalize_path(target: str) -> str:
-    return target if "://" in target else str(Path(target).resolve())
+    from remit.files.file import path_text
+
+    return path_text(target if "://" in target else str(Path(target).resolve()))
 
 
 def _cut(text: str, limit: int = _PREVIEW) -> str:
@@ -99,7 +101,10 @@ class _LogView:
         import json
 
         argv = " ".join(json.loads(row["argv"])[1:])
-        return (f"Exec {row['id'][:8]} [ {row['status']:^6} ] {format_time(row['start_time'])}:"
+        from remit.db.liveness import shown_status
+
+        status = shown_status(row)
+        return (f"Exec {row['id'][:8]} [ {status:^6} ] {format_time(row['start_time'])}:"
                 f"  {argv}")
 
     def execution(self, row: Any) -> None:
@@ -108,6 +113,11 @@ class _LogView:
         self.echo(f"Duration: {format_duration(duration)}")
         self._tags(row["id"])
         jobs = self.q.execution_jobs(row["id"])
+        from remit.db.liveness import shown_status
+
+        if shown_status(row) == "ABANDONED":  # its RUNNING jobs will never finish
+            jobs = [{**job, "status": "ABANDONED"} if job["status"] == "RUNNING" else job
+                    for job in jobs]
         counts: dict[str, int] = {}
         for job in jobs:
             counts[job["status"]] = counts.get(job["status"], 0) + 1
@@ -133,6 +143,8 @@ class _LogView:
         duration = job["end_time"] - job["start_time"] if job["end_time"] else None
         self.echo(f"{indent}Duration: {format_duration(duration)}")
         self.echo(f"{indent}Executor: {job['executor']}")
+        if job["reason"]:  # why it ran instead of coming from the cache (`remit why`)
+            self.echo(f"{indent}Ran because: {job['reason']}")
         self._tags(job["id"], indent)
         if job["error"]:
             self.echo(f"\n{indent}  Error:")

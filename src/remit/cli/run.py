@@ -9,13 +9,15 @@ execution (``cli/rerun.py``); ``--pdb`` opens the debugger on the failing task's
 from __future__ import annotations
 
 import os
-import pprint
+import signal
 import sys
+import threading
 from typing import Any
 
 import click
 
 from remit.__about__ import __version__
+from remit.display import format_result
 from remit.errors import RemitError
 from remit.progress import log_line
 
@@ -32,16 +34,16 @@ from remit.progress import log_line
               help="Print every job's Run/Cached line (by default, past 20 per task, a summary).")
 @click.option("-c", "--config", "config_dir", metavar="DIR",
               help="Config directory (default: nearest .remit/, or $REMIT_CONFIG).")
+@click.option("--pdb", "use_pdb", is_flag=True,
+              help="On failure, open the Python debugger where the (local) task failed.")
+@click.option("--rerun", "rerun_id", metavar="EXEC_ID",
+              help="Run an execution again with its recorded workflow, task and arguments.")
 @click.option("--context", "context_items", multiple=True, metavar="KEY.PATH=VALUE",
               help="Set a context variable (value: JSON or text); repeatable.")
 @click.option("--context-file", "context_files", multiple=True, metavar="FILE",
               help="Merge a JSON context file; repeatable.")
 @click.option("-t", "--tag", "tag_items", multiple=True, metavar="KEY=VALUE",
               help="Tag the execution; repeatable.")
-@click.option("--pdb", "use_pdb", is_flag=True,
-              help="On failure, open the Python debugger where the (local) task failed.")
-@click.option("--rerun", "rerun_id", metavar="EXEC_ID",
-              help="Run an execution again with its recorded workflow, task and arguments.")
 @click.option("-h", "--help", "show_help", is_flag=True, help="Show this message and exit.")
 @click.argument("workflow", required=False)
 @click.argument("task_name", required=False)
@@ -53,11 +55,11 @@ def run(
     dry_run: bool,
     verbose: bool,
     config_dir: str | None,
+    use_pdb: bool,
+    rerun_id: str | None,
     context_items: tuple[str, ...],
     context_files: tuple[str, ...],
     tag_items: tuple[str, ...],
-    use_pdb: bool,
-    rerun_id: str | None,
     show_help: bool,
     workflow: str | None,
     task_name: str | None,
@@ -79,17 +81,13 @@ def run(
         raise click.UsageError(f"no such option: {workflow} (remit's own options come before "
                                "WORKFLOW; see remit run --help)")
     from remit.config import load_config
-    from remit.context import extra_context
-    from remit.tags import parse_tag_option
 
     try:
         config = load_config(config_dir)
-        context = extra_context(context_files, context_items)
-        tags = [parse_tag_option(item) for item in tag_items]
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
     argv = ["remit", "run", *sys.argv[2:]] if sys.argv[1:2] == ["run"] else ["remit", "run"]
-    recorded_kwargs = None
+    recorded = None
     if rerun_id:
         if workflow or task_name:
             raise click.UsageError("--rerun takes no WORKFLOW or TASK: they are recorded")
@@ -97,28 +95,59 @@ def run(
 
         recorded = recorded_run(config, rerun_id, run)
         workflow, task_name, task_args = recorded.workflow, recorded.task_name, recorded.task_args
-        argv, recorded_kwargs = recorded.argv, recorded.kwargs
+        argv = recorded.argv
+        context_items = context_items or recorded.options.get("context_items", ())
+        context_files = context_files or recorded.options.get("context_files", ())
+        tag_items = tag_items or recorded.options.get("tag_items", ())
         log_line(f"Rerun of Exec {recorded.execution_id[:8]}: {' '.join(argv[1:])}")
     if show_help or not workflow or not task_name:
         click.echo(ctx.get_help())
         ctx.exit(0 if show_help else 2)
+    from remit.context import extra_context
+    from remit.tags import parse_tag_option
+
+    try:
+        context = extra_context(context_files, context_items)
+        tags = [parse_tag_option(item) for item in tag_items]
+    except RemitError as exc:
+        raise click.ClickException(str(exc)) from None
     task = _load_task(workflow, task_name)
     if task is None:  # `remit run FILE help`
         return
-    if recorded_kwargs is not None:
-        kwargs = recorded_kwargs
-    else:
+    kwargs = recorded.load_kwargs(config) if recorded is not None else None
+    if kwargs is None:
         from remit.cli.params import parse_task_args
 
         if task_args[:1] == ("--",):  # `remit run FILE TASK -- --x 1`: remit's options ended
             task_args = task_args[1:]
+        _misplaced_run_option(ctx, task, task_args)
         kwargs = parse_task_args(task, task_args, f"remit run {workflow} {task_name}")
     if dry_run:
         from remit.dryrun import dry_run as plan
 
         sys.exit(plan(config, task(**kwargs), argv, use_cache=not no_cache, context=context))
-    sys.exit(_execute(config, task(**kwargs), argv, use_cache=not no_cache, use_pdb=use_pdb,
-                      context=context, tags=tags, verbose=verbose))
+    code = _execute(config, task(**kwargs), argv, use_cache=not no_cache, use_pdb=use_pdb,
+                    context=context, tags=tags, verbose=verbose)
+    if any(not t.daemon and t.is_alive() for t in threading.enumerate()
+           if t is not threading.main_thread()):
+        sys.stdout.flush()  # a task thread abandoned after its timeout: do not wait for it
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _misplaced_run_option(ctx: click.Context, task: Any, task_args: tuple[str, ...]) -> None:
+    """`remit run FILE TASK --no-cache`: say where remit's own options go."""
+    from remit.cli.params import task_options
+
+    own = {opt for param in ctx.command.params for opt in getattr(param, "opts", ())
+           if opt not in ("-h", "--help")}
+    theirs = {opt for param in task_options(task) for opt in param.opts}
+    for arg in task_args:
+        name = arg.split("=", 1)[0]
+        if name in own and name not in theirs:
+            raise click.UsageError(f"{name} is an option of remit run, not of the task: put it "
+                                   f"before WORKFLOW (remit run {name} ... FILE TASK)")
 
 
 def _load_task(workflow: str, task_name: str) -> Any:
@@ -157,6 +186,7 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool, use_pdb: 
         scheduler = Scheduler(config, backend, use_cache=use_cache, listeners=listeners)
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
+    _terminate_like_interrupt()
     try:
         result = scheduler.execute(expr, argv, check_tasks=True, context=context,
                                    tags=tags or ())
@@ -165,19 +195,39 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool, use_pdb: 
         if use_pdb:
             _post_mortem(failed.failure.error)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         backend.close()
         log_line("Interrupted: finished jobs are recorded; run again to resume from the cache.")
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)  # do not wait for task threads still running: their results are dropped
+        # Do not wait for task threads still running: their results are dropped. Worker
+        # processes, scripts and debug containers die with this process (remit.childguard).
+        os._exit(128 + stop.signum if isinstance(stop, Terminated) else 130)
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         backend.close()
     sys.stderr.flush()
-    click.echo(pprint.pformat(result))
+    click.echo(format_result(result))
     return 0
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: stop the run exactly as Ctrl-C does (exit 128 + the signal)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+def _terminate_like_interrupt() -> None:
+    """Make SIGTERM and SIGHUP interrupt the run the way SIGINT does."""
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise Terminated(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, handler)
 
 
 def _print_failure(failed: Any) -> None:

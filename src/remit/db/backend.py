@@ -11,6 +11,8 @@ It knows nothing of executors, files' network code or the CLI; `remit log` reads
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,9 @@ from typing import Any
 from sqlalchemy import Table, create_engine, event, select
 from sqlalchemy.engine import Engine
 
+from remit.config import parse_int
 from remit.db import models
-from remit.db.schema import ensure_schema
+from remit.db.schema import damaged_message, ensure_schema
 from remit.display import short_repr
 from remit.errors import DBError
 from remit.progress import log_line
@@ -28,6 +31,7 @@ from remit.valuestore import UnusableValue, ValueStore
 DEFAULT_MIN_STORE_SIZE = 64 * 1024
 _CHUNK = 500
 _SEEN_LIMIT = 50_000
+_MAX_PENDING = 50_000
 
 
 class Backend:
@@ -64,7 +68,8 @@ class Backend:
         """
         db_uri = backend_options.get("db_uri") or f"sqlite:///{config_dir / 'remit.db'}"
         store = backend_options.get("value_store_path") or str(config_dir / "values")
-        size = int(backend_options.get("value_store_min_size", DEFAULT_MIN_STORE_SIZE))
+        size = parse_int(backend_options.get("value_store_min_size") or DEFAULT_MIN_STORE_SIZE,
+                         "[backend] value_store_min_size", minimum=0)
         return cls(db_uri, store, size, read_only=read_only)
 
     @property
@@ -80,7 +85,11 @@ class Backend:
 
             return connect_read_only(self.db_uri)
         if self.db_uri.startswith("sqlite:///"):
-            Path(self.db_uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(self.db_uri[len("sqlite:///"):]).parent
+            folder.mkdir(parents=True, exist_ok=True)
+            if not os.access(folder, os.W_OK):
+                raise DBError(f"{folder} is read-only, so nothing can be recorded there; "
+                              "make it writable or pass --config DIR of a writable store")
         try:
             engine = create_engine(self.db_uri)
         except Exception as exc:
@@ -177,11 +186,17 @@ class Backend:
     # -- buffered writes --------------------------------------------------------------------
 
     def add(self, table: Table, key: Any, row: dict[str, Any]) -> None:
-        """Buffer a row; a later row with the same key replaces it before the flush."""
+        """Buffer a row; a later row with the same key replaces it before the flush.
+
+        Past ``_MAX_PENDING`` rows the buffer is written at once, so one call with a million
+        children does not hold a million rows in memory.
+        """
         rows = self._rows.setdefault(table.name, {})
         if key not in rows:
             self._pending += 1
         rows[key] = row
+        if self._pending >= _MAX_PENDING:
+            self.flush()
 
     def add_value(self, value_hash: str, value: Any) -> None:
         """Buffer a value row once per hash (serializing it only the first time)."""
@@ -213,13 +228,26 @@ class Backend:
             return
         rows, self._rows, self._pending = self._rows, {}, 0
         try:
-            with self.engine.begin() as conn:
-                for table in models.metadata.sorted_tables:
-                    batch = rows.get(table.name)
-                    if batch:
-                        self._write_rows(conn, table, list(batch.values()))
+            self._write(rows)
         except Exception as exc:
-            raise DBError(f"cannot record provenance in {self.db_uri!r}: {exc}") from exc
+            if not _caused_by(exc, UnicodeEncodeError):
+                raise _store_error(self.db_uri, exc) from exc
+            try:  # text that is not UTF-8 (e.g. a file name's undecodable bytes): escape it
+                self._write({name: {key: _escaped(row) for key, row in batch.items()}
+                             for name, batch in rows.items()})
+            except Exception as again:
+                raise _store_error(self.db_uri, again) from again
+
+    def _write(self, rows: dict[str, dict[Any, dict[str, Any]]]) -> None:
+        """One transaction. On PostgreSQL rows go in key order, so that schedulers writing the
+        same rows at once take their row locks in the same order and never deadlock."""
+        ordered = self.engine.dialect.name == "postgresql"
+        with self.engine.begin() as conn:
+            for table in models.metadata.sorted_tables:
+                batch = rows.get(table.name)
+                if batch:
+                    keys = sorted(batch) if ordered else batch
+                    self._write_rows(conn, table, [batch[key] for key in keys])
 
     def _write_rows(self, conn: Any, table: Table, batch: list[dict[str, Any]]) -> None:
         statement = self._insert(table)
@@ -234,7 +262,7 @@ class Backend:
                                          column_keys=[c.name for c in table.columns])
             self._compiled[table.name] = compiled
         keys = compiled.positiontup
-        conn.exec_driver_sql(compiled.string, [tuple(row.get(k) for k in keys) for row in batch])
+        conn.exec_driver_sql(compiled.string, [tuple(map(row.get, keys)) for row in batch])
 
     def _insert(self, table: Table) -> Any:
         statement = self._statements.get(table.name)
@@ -267,10 +295,36 @@ class Backend:
                 self._engine = None
 
 
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind) or isinstance(getattr(seen, "orig", None), kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _escaped(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(v, str) else v
+            for k, v in row.items()}
+
+
+def _store_error(db_uri: str, exc: Exception) -> DBError:
+    """DBError for a failed write; a vanished table says the store is damaged, and the fix."""
+    text = str(exc)
+    match = re.search(r'no such table: (\w+)|relation "(\w+)" does not exist', text)
+    if match:
+        return DBError(damaged_message(db_uri, [match.group(1) or match.group(2)]))
+    return DBError(f"cannot record provenance in {db_uri!r}: {text}")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # 32 MiB of page cache (default 2): the indexes on hashes take random keys, and a big run's
+    # flushes otherwise spend a third of their time re-reading index pages.
+    cursor.execute("PRAGMA cache_size=-32768")
     cursor.close()
 

@@ -1,6 +1,7 @@
 """The provenance schema as SQLAlchemy Core tables (Core keeps `remit run` start-up short).
 
-- ``execution``: one `remit run` (argv, root job, times, status).
+- ``execution``: one `remit run` (argv, root job, times, status, and the heartbeat,
+  pid and host of the scheduler running it).
 - ``job``: one evaluation of a call in an execution (status, times, executor, error text,
   and why it ran instead of coming from the cache).
 - ``task``: a task's full name, hash, source and the code dependencies its hash covers.
@@ -50,6 +51,11 @@ execution = Table(
     Column("start_time", Float, nullable=False),
     Column("end_time", Float),
     Column("status", String(16), nullable=False),
+    # Liveness of the scheduler running it: a RUNNING execution whose process is gone, or
+    # whose heartbeat stopped, died without closing (shown as ABANDONED).
+    Column("heartbeat", Float),
+    Column("pid", Integer),
+    Column("host", String(255)),
 )
 
 job = Table(

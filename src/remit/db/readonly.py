@@ -17,7 +17,7 @@ from urllib.parse import quote
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
-from remit.db.schema import HEAD_REVISION, current_revision
+from remit.db.schema import HEAD_REVISION, check_tables, current_revision
 from remit.errors import DBError, NoDatabaseError
 
 _SQLITE = "sqlite:///"
@@ -64,6 +64,11 @@ def connect_read_only(db_uri: str) -> Engine:
         how = f"remit db upgrade --db sqlite:///{path}" if path is not None else "remit db upgrade"
         raise DBError(f"database {db_uri!r} is at schema {revision}, this remit reads "
                       f"{HEAD_REVISION}; run `{how}`")
+    try:
+        check_tables(engine)
+    except DBError:
+        engine.dispose()
+        raise
     return engine
 
 

@@ -2,7 +2,9 @@
 
 It records tasks, executions, jobs, call nodes with their arguments and children, values,
 Files, and the cache (evaluation) rows, and flushes the backend's buffer at most every
-``flush_interval`` seconds (or sooner when many rows wait) and at the end of a run.
+``flush_interval`` seconds (or sooner when many rows wait) and at the end of a run. The
+execution row is written at once when a run starts, and its heartbeat (with the scheduler's
+pid and host) is refreshed every ``HEARTBEAT_INTERVAL`` seconds while it runs.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from typing import Any
 
 from remit.cache_options import cache_policy
-from remit.db import models
+from remit.db import liveness, models
 from remit.db.backend import Backend
 from remit.db.shallow import subtree_task_hashes
 from remit.errors import HashingError
@@ -23,6 +25,7 @@ from remit.subrun import SubrunOutcome
 from remit.tags import tag_text, task_tags
 
 _FLUSH_ROWS = 20_000
+HEARTBEAT_INTERVAL = 30.0  # seconds between heartbeats of a running execution
 
 
 class ProvenanceRecorder:
@@ -33,13 +36,16 @@ class ProvenanceRecorder:
         self.flush_interval = flush_interval
         self._last_flush = time.monotonic()
         self._tasks: set[str] = set()
+        self._execution: Execution | None = None
+        self._last_beat = 0.0
 
     # -- hooks ----------------------------------------------------------------------------
 
     def on_execution_start(self, execution: Execution) -> None:
-        """Record the execution as RUNNING, with its tags."""
+        """Record the execution as RUNNING, with its tags, at once."""
         self._execution_row(execution)
-        self.on_tags(execution.id, getattr(execution, "tags", ()))
+        self.on_tags(execution.id, execution.tags)
+        self.backend.flush()  # now: a run killed at once still leaves its row
 
     def on_tags(self, entity_id: str, tags: Any) -> None:
         """Record tags on an execution, job, task or value."""
@@ -107,8 +113,10 @@ class ProvenanceRecorder:
         self._job_row(job, error=failure)
 
     def on_tick(self) -> None:
-        """Flush when the buffer is large or old enough."""
+        """Flush when the buffer is large or old enough; beat the execution's heartbeat."""
         now = time.monotonic()
+        if self._execution is not None and now - self._last_beat >= HEARTBEAT_INTERVAL:
+            self._execution_row(self._execution)
         pending = self.backend.pending
         if pending and (pending >= _FLUSH_ROWS or now - self._last_flush >= self.flush_interval):
             self.backend.flush()
@@ -143,11 +151,12 @@ class ProvenanceRecorder:
             job.tags["subrun_execution"] = sub_id
 
     def _execution_row(self, execution: Execution) -> None:
+        self._execution, self._last_beat = execution, time.monotonic()
         self.backend.add(models.execution, execution.id, {
             "id": execution.id, "argv": json.dumps(execution.argv),
             "root_job_id": execution.root_job.id if execution.root_job else None,
             "start_time": execution.start_time, "end_time": execution.end_time,
-            "status": execution.status,
+            "status": execution.status, **liveness.this_process(),
         })
 
     def _task_row(self, job: Job) -> None:

@@ -13,7 +13,7 @@ from remit.db import models
 from remit.errors import DBError
 
 # The newest migration in migrations/versions (a test checks they agree).
-HEAD_REVISION = "0002_store"
+HEAD_REVISION = "0002_faults"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -25,10 +25,32 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+_SCHEMA_LOCK = 0x72656D6974  # PostgreSQL advisory lock key ("remit"): one schema writer
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Create, or upgrade to, the current schema."""
+    """Create, or upgrade to, the current schema (two processes starting at once are fine)."""
+    if engine.dialect.name != "postgresql":
+        try:
+            _ensure_schema(engine)
+        except DBError:
+            raise
+        except Exception:  # another process created it meanwhile (SQLite has no schema lock)
+            if current_revision(engine) != HEAD_REVISION:
+                raise
+        return
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _SCHEMA_LOCK})
+        try:
+            _ensure_schema(engine)
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SCHEMA_LOCK})
+
+
+def _ensure_schema(engine: Engine) -> None:
     revision = current_revision(engine)
     if revision == HEAD_REVISION:
+        check_tables(engine)
         return
     if revision is None:
         with engine.begin() as conn:
@@ -43,6 +65,25 @@ def ensure_schema(engine: Engine) -> None:
             conn.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": HEAD_REVISION})
         return
     upgrade(engine)
+
+
+def check_tables(engine: Engine) -> None:
+    """Raise DBError naming the tables missing from a database stamped as current."""
+    with engine.connect() as conn:
+        present = set(inspect(conn).get_table_names())
+    missing = sorted(set(models.metadata.tables) - present)
+    if missing:
+        raise DBError(damaged_message(str(engine.url), missing))
+
+
+def damaged_message(db_uri: str, missing: list[str]) -> str:
+    """The one-line error for a store whose tables are gone, with the way out."""
+    tables = ", ".join(missing)
+    return (
+        f"database {db_uri!r} is damaged or was made by an older remit (missing table"
+        f"{'s' if len(missing) > 1 else ''}: {tables}); run `remit db upgrade`, or move the "
+        "file aside (or point [backend] db_uri elsewhere) to start a new store"
+    )
 
 
 def alembic_config(engine: Engine):  # type: ignore[no-untyped-def]

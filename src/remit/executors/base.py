@@ -35,6 +35,9 @@ class Executor:
     def validate(cls, name: str, options: dict[str, str], where: str) -> None:
         """Check an ``[executors.NAME]`` section up front; raise ConfigError naming the option."""
 
+    def check_task_options(self, options: dict[str, Any], where: str) -> None:
+        """Check a task's options for this executor up front; raise ConfigError naming one."""
+
     def start(self, report: Report) -> None:
         """Prepare to run jobs; ``report(job, result, failure)`` announces each finished job."""
         self._report = report
@@ -56,3 +59,8 @@ def failure_from_exception(error: BaseException, job: Job | None) -> JobFailure:
     """Wrap the exception being handled, with its formatted traceback, as a JobFailure."""
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     return JobFailure(error, text, job)
+
+
+def failure_from_message(error: BaseException, job: Job | None) -> JobFailure:
+    """A JobFailure shown as one line, ``Type: message``: for errors that say it all."""
+    return JobFailure(error, f"{type(error).__name__}: {error}\n", job)

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from remit import childguard
 from remit.errors import ContainerEngineError, JobLostError
 from remit.executors.aws_batch.executor import log_submit
 from remit.executors.aws_batch.options import BatchOptions
@@ -142,6 +143,7 @@ class DockerExecutor(Executor):
                 f"task {job.task.fullname} is interactive but remit run has no terminal; run it "
                 "from a terminal, or set interactive = false"
             )
+        childguard.ensure_guard()  # removes the container if remit dies before it does
         container = self._client.containers.create(
             opts.image, command, detach=True, tty=interactive, stdin_open=interactive,
             environment={k: os.environ[k] for k in _AWS_ENV if k in os.environ},
@@ -149,6 +151,8 @@ class DockerExecutor(Executor):
             volumes={local_root: {"bind": CONTAINER_SCRATCH, "mode": "rw"}} if local_root else None,
             **_resources(opts),
         )
+        childguard.watch_container(
+            os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock", container.id)
         job.tags["docker_container"] = container.id
         self._running[container.id] = container
         log_submit(job, f"Docker container {container.id}", container.id, None,
@@ -162,6 +166,7 @@ class DockerExecutor(Executor):
         status = container.wait()
         logs = container.logs().decode(errors="replace").splitlines()[-LOG_TAIL_LINES:]
         container.remove(force=True)
+        childguard.release_container(container.id)
         self._running.pop(container.id, None)
         code = status.get("StatusCode", 1)
         if code == 0 and not interactive:  # debugging: show what the job printed

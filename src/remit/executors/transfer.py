@@ -3,9 +3,10 @@
 A small pickle travels as bytes through the pool's pipe: ``("bytes", data)``. A large one
 (``INLINE_LIMIT`` bytes or more) is streamed to a temporary file and only its path travels:
 ``("file", path)``. The pipe would otherwise hold a big value two or three times over in each
-process (the pickle, the pool's own pickle of it, the value). The receiver deletes the file;
-``discard`` deletes it when no one will read it, and ``clean_stale`` removes files that a
-killed process left. This module knows nothing of jobs or pools.
+process (the pickle, the pool's own pickle of it, the value). A result's file is deleted by
+its reader; a call's file by the scheduler once the job is over (``discard``), so a job
+resubmitted after its worker pool broke can read it again. ``clean_stale`` removes files that
+a killed process left. This module knows nothing of jobs or pools.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ def pack(value: Any, what: str) -> Payload:
     return ("file", sink.path) if sink.spilled else ("bytes", sink.getvalue())
 
 
-def unpack(payload: Payload) -> Any:
-    """The value of a payload (deleting its file)."""
+def unpack(payload: Payload, delete: bool = True) -> Any:
+    """The value of a payload (deleting its file, unless the sender will)."""
     kind, body = payload
     if kind == "bytes":
         return pickle.loads(body)
@@ -44,7 +45,8 @@ def unpack(payload: Payload) -> Any:
         with open(body, "rb") as file:
             return pickle.load(file)
     finally:
-        discard(payload)
+        if delete:
+            discard(payload)
 
 
 def discard(payload: Payload) -> None:

@@ -28,6 +28,19 @@ STDOUT = "-"
 COPY_WORKERS = 16
 
 
+def path_text(path: str) -> str:
+    """A path as storable text: a name that is not UTF-8 (held as surrogate escapes) gets its
+    undecodable bytes written ``\\xNN``, so it is recorded and looked up the same way."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        try:
+            return os.fsencode(path).decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # lone surrogates that are not escaped bytes
+            return path.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class _Stored(ABC):
     """What File and Dir share: a path, a lazily computed hash, validity, equality, pickling."""
 
@@ -83,7 +96,7 @@ class _Stored(ABC):
         path = self.path
         if "://" not in path and path != STDOUT:
             path = os.path.abspath(path)
-        return path, self.hash
+        return path_text(path), self.hash
 
     def __eq__(self, other: object) -> bool:
         return (

@@ -17,20 +17,35 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from remit.__about__ import __version__
-from remit.errors import ExecutorError, JobSubmitError, RemitError
+from remit.aws_retry import Outage
+from remit.errors import (
+    AWSResourceError,
+    AWSUnavailableError,
+    ExecutorError,
+    JobSubmitError,
+    RemitError,
+)
 from remit.executors.aws_batch import ledger
 from remit.executors.aws_batch.failures import retry_strategy
 from remit.executors.aws_batch.jobdefs import get_or_create_job_def
 from remit.executors.aws_batch.ledger import Submission
 from remit.executors.aws_batch.monitor import BatchMonitor, Tracked
 from remit.executors.aws_batch.options import BatchOptions
-from remit.executors.base import Executor, Report, failure_from_exception
+from remit.executors.aws_batch.preflight import Preflight, location
+from remit.executors.aws_batch.submit_once import submit_once
+from remit.executors.base import (
+    Executor,
+    Report,
+    failure_from_exception,
+    failure_from_message,
+)
 from remit.files import File
 from remit.jobs import Job, JobFailure
 from remit.pickling import dumps
@@ -41,6 +56,7 @@ from remit.remote.packaging import package_code
 GROUPING_WINDOW = 0.05  # seconds to wait for more jobs of a burst before submitting
 GROUPING_MAX_WAIT = 0.5
 _IO_THREADS = 16
+T = TypeVar("T")
 
 
 @dataclass
@@ -72,6 +88,13 @@ class AWSBatchExecutor(Executor):
         self.ledger = ledger.Ledger()
         self._io = ThreadPoolExecutor(_IO_THREADS, thread_name_prefix=f"remit-{name}-io")
         self.monitor = BatchMonitor(self)
+        self.outage = Outage(
+            self.opts.api_timeout, f"AWSBatchExecutor {name}",
+            lambda: location(self.client("batch")),
+            "Jobs already submitted keep running in AWS Batch: run again once AWS answers to "
+            f"re-attach to them (api_timeout in {self.where} sets how long to wait)",
+        )
+        self.preflight = Preflight(self)
         self._debug_executor: Executor | None = None
 
     @classmethod
@@ -81,11 +104,29 @@ class AWSBatchExecutor(Executor):
 
     # -- clients ----------------------------------------------------------------------------
 
-    def client(self, service: str) -> Any:
-        """A boto3 client for this executor's region."""
+    def client(self, service: str, max_attempts: int | None = None) -> Any:
+        """A botocore client for this executor's region (``max_attempts``: see aws.client)."""
         from remit import aws
 
-        return aws.client(service, region=self.opts.aws_region)
+        return aws.client(service, region=self.opts.aws_region, max_attempts=max_attempts)
+
+    def call(self, func: Callable[[], T], what: str, retry_all: bool = False) -> T:
+        """Run AWS calls, retried with backoff while AWS fails transiently (or at all, with
+        ``retry_all``); AWSUnavailableError once it failed for ``api_timeout`` seconds."""
+        return self.outage.call(func, what, self._stop, retry_all)
+
+    def give_up(self, error: AWSUnavailableError) -> None:
+        """AWS stayed unreachable past ``api_timeout``: fail every job this executor holds."""
+        with self._lock:
+            queued, self._queue = self._queue, []
+        for job in [q.job for q in queued] + self.monitor.close(error):
+            self.report(job, None, clear_failure(error, job))
+
+    def _fail(self, job: Job, error: BaseException) -> None:
+        """Report a job failed (and every held job, when AWS stayed unreachable)."""
+        if isinstance(error, AWSUnavailableError):
+            self.give_up(error)
+        self.report(job, None, clear_failure(error, job))
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -120,6 +161,9 @@ class AWSBatchExecutor(Executor):
         if opts.debug:
             self._submit_debug(job, opts)
             return
+        if self.outage.error is not None:
+            self.report(job, None, clear_failure(self.outage.error, job))
+            return
         with self._lock:
             self._queue.append(_Queued(job, opts))
             self._lock.notify()
@@ -144,9 +188,11 @@ class AWSBatchExecutor(Executor):
                 try:
                     self._submit_batch(batch)
                 except BaseException as exc:  # noqa: BLE001 - fail the jobs, keep the loop
+                    if isinstance(exc, AWSUnavailableError):
+                        self.give_up(exc)
                     for queued in batch:
                         if not queued.job.tags.get("aws_batch_job"):
-                            self.report(queued.job, None, failure_from_exception(exc, queued.job))
+                            self.report(queued.job, None, clear_failure(exc, queued.job))
 
     def _take_batch(self) -> list[_Queued]:
         """Wait for jobs, then for the burst to end (briefly), and take them all."""
@@ -166,14 +212,25 @@ class AWSBatchExecutor(Executor):
         """Submit a burst of jobs, one round per scratch prefix and job name prefix."""
         places: dict[tuple[str, str], list[_Queued]] = defaultdict(list)
         for queued in batch:
+            if not self._resources_exist(queued):
+                continue
             try:
-                queued.command_head = self._command_head(queued.job, queued.opts)
+                queued.command_head = self.call(
+                    lambda q=queued: self._command_head(q.job, q.opts),  # type: ignore[misc]
+                    "uploading the code package")
             except BaseException as exc:  # noqa: BLE001 - this job fails alone
-                self.report(queued.job, None, failure_from_exception(exc, queued.job))
+                self._fail(queued.job, exc)
                 continue
             places[(queued.opts.s3_scratch, queued.opts.job_name_prefix)].append(queued)
         for (root, prefix), members in places.items():
             self._submit_round(root, prefix, members)
+
+    def _resources_exist(self, queued: _Queued) -> bool:
+        """Whether the queue, bucket and job definition exist (else the job fails)."""
+        problem = self.preflight.problem(queued.opts)
+        if problem is not None:
+            self.report(queued.job, None, clear_failure(problem, queued.job))
+        return problem is None
 
     def _submit_round(self, root: str, prefix: str, members: list[_Queued]) -> None:
         """Re-attach, reuse outputs already in scratch, then submit the rest and record them.
@@ -182,7 +239,7 @@ class AWSBatchExecutor(Executor):
         when there are few), one PUT per single job or two per array, one SubmitJob each,
         two PUTs for the round's ledger entry (before and after submitting).
         """
-        inflight = self._inflight_jobs(root, prefix)
+        inflight = self.call(lambda: self._inflight_jobs(root, prefix), "reading the ledger")
         fresh: list[_Queued] = []
         for queued in members:
             existing = inflight.get(queued.job.eval_hash)
@@ -194,7 +251,8 @@ class AWSBatchExecutor(Executor):
             queued.job.tags["aws_batch_job"] = existing
             self.monitor.track(Tracked(existing, [queued.job], queued.opts))
         reusable = [q.job.eval_hash for q in fresh if self._may_reuse(q.job)]
-        present = scratch.outputs_present(root, reusable) if reusable else set()
+        present = self.call(lambda: scratch.outputs_present(root, reusable),
+                            "listing outputs in scratch") if reusable else set()
         groups: dict[tuple, list[_Queued]] = defaultdict(list)
         for queued in fresh:
             if queued.job.eval_hash in present and self._may_reuse(queued.job):
@@ -219,8 +277,9 @@ class AWSBatchExecutor(Executor):
                      ) -> None:
         """Record the round's intent in the ledger, write inputs, submit, record the ids."""
         entry = self.ledger.open_round(root, prefix)
-        self.ledger.write(entry, [Submission("-", kind, key, members[0][0].opts.queue)
-                                  for kind, members, key in plan], final=False)
+        intent = [Submission("-", kind, key, members[0][0].opts.queue)
+                  for kind, members, key in plan]
+        self.call(lambda: self.ledger.write(entry, intent, final=False), "writing the ledger")
         singles = [members[0] for kind, members, _ in plan if kind == "single"]
         written = {id(item) for item, ok in zip(singles, self._io.map(self._write_input, singles),
                                                  strict=True) if ok}
@@ -232,7 +291,7 @@ class AWSBatchExecutor(Executor):
                 elif id(members[0]) in written:
                     submitted += self._fail_on_error(members, self._submit_single, entry, key)
         finally:
-            self.ledger.write(entry, submitted)
+            self.call(lambda: self.ledger.write(entry, submitted), "writing the ledger")
 
     def _may_reuse(self, job: Job) -> bool:
         """Whether an output an earlier job left in scratch may stand for this job's."""
@@ -244,9 +303,11 @@ class AWSBatchExecutor(Executor):
         try:
             return [submit(members, entry, key)]
         except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, AWSUnavailableError):
+                self.give_up(exc)
             for queued, _ in members:
                 if not queued.job.tags.get("aws_batch_job"):
-                    self.report(queued.job, None, failure_from_exception(exc, queued.job))
+                    self.report(queued.job, None, clear_failure(exc, queued.job))
             return []
 
     def _pickled_input(self, queued: _Queued) -> bytes | None:
@@ -261,12 +322,12 @@ class AWSBatchExecutor(Executor):
     def _write_input(self, item: _Input) -> bool:
         """Write a single job's input; a job whose input cannot be written fails alone."""
         queued, data = item
+        path = scratch.job_path(queued.opts.s3_scratch, queued.job.eval_hash, "input")
         try:
-            scratch.write_bytes(scratch.job_path(queued.opts.s3_scratch, queued.job.eval_hash,
-                                                 "input"), data)
+            self.call(lambda: scratch.write_bytes(path, data), f"writing {path}")
             return True
         except BaseException as exc:  # noqa: BLE001
-            self.report(queued.job, None, failure_from_exception(exc, queued.job))
+            self._fail(queued.job, exc)
             return False
 
     def _group_key(self, queued: _Queued) -> tuple:
@@ -351,8 +412,10 @@ class AWSBatchExecutor(Executor):
         """One array job: the members' inputs in one object, their hashes in another."""
         members = [queued for queued, _ in inputs]
         opts = members[0].opts
-        hashes_path = scratch.write_array(opts.s3_scratch, array_id,
-                                          [(q.job.eval_hash, data) for q, data in inputs])
+        hashes_path = self.call(
+            lambda: scratch.write_array(opts.s3_scratch, array_id,
+                                        [(q.job.eval_hash, data) for q, data in inputs]),
+            f"writing the inputs of array {array_id}")
         first = members[0].job
         # --array-inputs also makes a remit too old to read combined inputs fail at once
         # ("No such option"), not on a missing jobs/HASH/input.
@@ -379,11 +442,15 @@ class AWSBatchExecutor(Executor):
         return Submission(batch_id, "array", array_id, opts.queue)
 
     def _submit_request(self, request: dict[str, Any]) -> str:
+        batch = self.client("batch")
+        tag = "remit_array_id" if "remit_array_id" in request["tags"] else "remit_job_id"
         try:
-            return self.client("batch").submit_job(**request)["jobId"]
+            return submit_once(self, request, tag)
+        except AWSUnavailableError:
+            raise
         except Exception as exc:
             raise JobSubmitError(f"AWS Batch refused job {request['jobName']} on queue "
-                                 f"{request['jobQueue']!r}: {exc}") from exc
+                                 f"{request['jobQueue']!r} ({location(batch)}): {exc}") from exc
 
     # -- re-attaching -------------------------------------------------------------------------
 
@@ -411,6 +478,13 @@ def log_submit(job: Job, as_what: str, job_id: str, job_name: str | None, scratc
     log_line(f"  retry_attempts  = {retries}")
     log_line(f"  debug           = {debug}")
     sys.stderr.flush()
+
+
+def clear_failure(error: BaseException, job: Job) -> JobFailure:
+    """A failure shown as one line when remit's message says it all, else with traceback."""
+    if isinstance(error, (AWSResourceError, AWSUnavailableError)):
+        return failure_from_message(error, job)
+    return failure_from_exception(error, job)
 
 
 def _module_location(func: Any) -> tuple[str, str]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from remit.errors import JobSubmitError
+from remit.errors import AWSResourceError
 from remit.executors.aws_batch.options import BatchOptions
+from remit.executors.aws_batch.preflight import location
 
 
 def default_job_def_name(image: str) -> str:
@@ -59,9 +60,9 @@ def get_or_create_job_def(batch: Any, opts: BatchOptions) -> str:
     desired = desired_container(opts)
     if not opts.autocreate_job_def:
         if not revisions:
-            raise JobSubmitError(
-                f"no ACTIVE AWS Batch job definition named {name!r}; register it or set "
-                "autocreate_job_def = true"
+            raise AWSResourceError(
+                f"no ACTIVE AWS Batch job definition named {name!r} ({location(batch)}): "
+                "register it there, or set autocreate_job_def = true"
             )
         return revisions[0]["jobDefinitionArn"]
     for revision in revisions:

@@ -16,9 +16,16 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from remit.errors import JobLostError, JobTimeoutError, RemitError, RemoteJobError
+from remit.errors import (
+    AWSUnavailableError,
+    JobLostError,
+    JobTimeoutError,
+    RemitError,
+    RemoteJobError,
+)
 from remit.executors.aws_batch.failures import Classified, advice, classify
 from remit.executors.aws_batch.options import BatchOptions
+from remit.executors.base import failure_from_message
 from remit.jobs import Job, JobFailure
 from remit.progress import log_line
 from remit.remote import scratch
@@ -55,12 +62,26 @@ class BatchMonitor:
         self._tracked: dict[str, Tracked] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._closed: AWSUnavailableError | None = None
 
     def track(self, tracked: Tracked) -> None:
-        """Watch a submitted (or re-attached) Batch job."""
+        """Watch a submitted (or re-attached) Batch job (after ``close``: fail its jobs)."""
         with self._lock:
-            self._tracked[tracked.batch_id] = tracked
+            closed = self._closed
+            if closed is None:
+                self._tracked[tracked.batch_id] = tracked
+        if closed is not None:
+            for job in tracked.jobs:
+                self.executor.report(job, None, failure_from_message(closed, job))
         self._wake.set()
+
+    def close(self, error: AWSUnavailableError) -> list[Job]:
+        """Stop watching (AWS is unreachable): return the jobs not finished yet."""
+        with self._lock:
+            self._closed = error
+            tracked, self._tracked = list(self._tracked.values()), {}
+        return [job for t in tracked for i, job in enumerate(t.jobs)
+                if not (t.array and i in t.done)]
 
     def wake(self) -> None:
         """Poll now (also used to notice stop)."""
@@ -80,10 +101,13 @@ class BatchMonitor:
             if stop.wait(max(0.0, last_poll + self._floor() - time.monotonic())):
                 return
             last_poll = time.monotonic()
-            try:
-                changed = self._poll()
-            except Exception as exc:  # a transient API error: log it and poll again later
-                log_line(f"AWSBatchExecutor: polling failed, will retry: {exc}")
+            try:  # AWS errors are retried with backoff, one log line per step
+                changed = self.executor.call(self._poll, "polling AWS Batch jobs",
+                                             retry_all=True)
+            except AWSUnavailableError as exc:
+                self.executor.give_up(exc)
+                changed = False
+            except Exception:  # stopping while backing off
                 changed = False
             floor = self._floor()
             ceiling = max(floor, self.executor.opts.job_monitor_interval)
@@ -196,7 +220,11 @@ class BatchMonitor:
     def _read_output(self, job: Job, opts: BatchOptions) -> None:
         path = scratch.job_path(opts.s3_scratch, job.eval_hash, "output")
         try:
-            result = scratch.read_pickle(path)
+            result = self.executor.call(lambda: scratch.read_pickle(path), f"reading {path}")
+        except AWSUnavailableError as exc:
+            self.executor.give_up(exc)
+            self.executor.report(job, None, failure_from_message(exc, job))
+            return
         except Exception as exc:
             error = JobLostError(f"AWS Batch job {job.tags.get('aws_batch_job')} succeeded "
                                  f"but its output could not be read from {path}: {exc}")
@@ -216,9 +244,10 @@ class BatchMonitor:
         reason = failure.status_reason
         error, remote_tb = None, ""
         if failure.kind in ("task", "other"):  # the others never let the task write an error
+            path = scratch.job_path(opts.s3_scratch, job.eval_hash, "error")
             try:
-                error, remote_tb = scratch.read_pickle(
-                    scratch.job_path(opts.s3_scratch, job.eval_hash, "error"))
+                error, remote_tb = self.executor.call(lambda: scratch.read_pickle(path),
+                                                      f"reading {path}")
             except Exception:
                 pass
         if error is None:

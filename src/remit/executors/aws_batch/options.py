@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,7 @@ class BatchOptions:
     min_array_size: int = 5
     max_array_size: int = 1000
     job_monitor_interval: float = 5.0
+    api_timeout: float = 900.0
     share_id: str | None = None
     scheduling_priority: int | None = None
 
@@ -86,6 +88,9 @@ class BatchOptions:
                 f"{where} max_array_size: must be between 1 and {MAX_ARRAY_SIZE}, "
                 f"got {self.max_array_size}"
             )
+        if not self.api_timeout > 0:
+            raise ConfigError(f"{where} api_timeout: must be a positive number of seconds "
+                              f"(how long AWS calls may keep failing), got {self.api_timeout}")
         if len(self.job_name_prefix) < 1 or len(self.job_name_prefix) > 80:
             raise ConfigError(f"{where} job_name_prefix: must be 1 to 80 characters")
 
@@ -96,7 +101,11 @@ class BatchOptions:
         if not overrides:
             return self
         if "batch_tags" in overrides:
-            overrides["batch_tags"] = {**self.batch_tags, **overrides["batch_tags"]}
+            tags = overrides["batch_tags"]
+            if not isinstance(tags, dict):
+                raise ConfigError(f"{where} batch_tags: expected a dict of strings, got {tags!r}")
+            overrides["batch_tags"] = {**self.batch_tags,
+                                       **check_tags(tags, f"{where} batch_tags")}
         if isinstance(overrides.get("retry_on"), (list, tuple)):  # retry_on=["spot", "oom:1"]
             overrides["retry_on"] = ", ".join(overrides["retry_on"])
         converted = {
@@ -108,12 +117,23 @@ class BatchOptions:
         return made
 
 
+def check_tags(tags: dict[Any, Any], where: str) -> dict[str, str]:
+    """AWS Batch tags map strings to strings: anything else is a ConfigError naming the key."""
+    for key, value in tags.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ConfigError(
+                f"{where}: tag {key!r} has the value {value!r}; AWS Batch tags map strings "
+                "to strings: write each value as a JSON string, e.g. {\"team\": \"42\"}"
+            )
+    return tags
+
+
 _STRINGS = {"image", "queue", "s3_scratch", "role", "job_name_prefix", "aws_region",
             "job_def_name", "share_id", "debug_scratch"}
 _BOOLS = {"debug", "interactive", "privileged", "autocreate_job_def", "code_package"}
 _INTS = {"gpus", "timeout", "retries", "min_array_size", "max_array_size",
          "scheduling_priority"}
-_FLOATS = {"vcpus", "memory", "shared_memory", "job_monitor_interval"}
+_FLOATS = {"vcpus", "memory", "shared_memory", "job_monitor_interval", "api_timeout"}
 _JSON = {"batch_tags", "job_def_extra"}
 _LISTS = {"code_includes", "code_excludes"}
 
@@ -130,6 +150,8 @@ def _convert(name: str, raw: str, where: str) -> Any:
         except ValueError:
             kind = "a whole number" if name in _INTS else "a number"
             raise ConfigError(f"{where}: expected {kind}, got {raw!r}") from None
+        if not math.isfinite(number):
+            raise ConfigError(f"{where}: expected a finite number, got {raw!r}")
         if number < 0:
             raise ConfigError(f"{where}: must not be negative, got {raw!r}")
         return number
@@ -143,7 +165,7 @@ def _convert(name: str, raw: str, where: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a JSON object like {{\"key\": \"value\"}}")
         if name == "batch_tags":
-            return {str(k): str(v) for k, v in value.items()}
+            return check_tags(value, where)
         return value
     if name in _LISTS:
         return tuple(shlex.split(text))

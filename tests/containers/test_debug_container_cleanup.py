@@ -1,0 +1,57 @@
+"""A debug container does not outlive `remit run`, even when remit is killed with -9."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.batch.project import make_project
+
+pytestmark = [pytest.mark.containers, pytest.mark.aws]
+
+WORKFLOW = '''
+import time
+from remit import task
+
+
+@task(executor="batch", debug=True)
+def forever(tag: str) -> int:
+    time.sleep(600)
+    return 1
+
+
+@task()
+def main(tag: str) -> int:
+    return forever(tag)
+'''
+
+
+def debug_containers(engine) -> list:
+    """Running containers of this test's task (its full name is in the command)."""
+    return [c for c in engine.containers.list()
+            if "workflow.forever" in " ".join(c.attrs["Config"]["Cmd"] or [])]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_debug_container_is_removed_when_remit_dies(aws_standin, example_image, docker_engine,
+                                                    tmp_path: Path, signum: int) -> None:
+    make_project(tmp_path, WORKFLOW, scratch="debug-cleanup", image=example_image)
+    tag = f"cleanup-{tmp_path.name}"  # a call of its own: nothing cached, nothing to re-attach
+    proc = subprocess.Popen([sys.executable, "-m", "remit", "run", "workflow.py", "main",
+                             "--tag", tag], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not debug_containers(docker_engine):
+        assert time.time() < deadline and proc.poll() is None, proc.communicate()[1]
+        time.sleep(0.5)
+    proc.send_signal(signum)
+    proc.communicate(timeout=60)
+    deadline = time.time() + 30
+    while debug_containers(docker_engine):
+        assert time.time() < deadline, "the debug container outlived remit run"
+        time.sleep(0.5)
