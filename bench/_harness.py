@@ -37,8 +37,10 @@ WORKLOAD_FILE = "wf.py"
 # Environment variables that would point an engine at a config/DB outside the work dir.
 _CONFIG_ENV = ("REMIT_CONFIG", "REDUN_CONFIG")
 _CONFIG_DIRNAME = {"remit": ".remit", "redun": ".redun"}
-# Both engines log one "[engine] Run    Job ..." or "[engine] Cached Job ..." line per job.
+# Both engines log one "[engine] Run    Job ..." or "[engine] Cached Job ..." line per job;
+# past 20 per task remit summarizes: "[remit] Run    9,980 more jobs of bench.one on default".
 _JOB_LINE = re.compile(r"^\[(?:remit|redun)\] (Run|Cached) +Job ", re.MULTILINE)
+_SUMMARY_LINE = re.compile(r"^\[remit\] (Run|Cached) +([\d,]+) more jobs? of ", re.MULTILINE)
 
 
 class BenchError(RuntimeError):
@@ -291,6 +293,11 @@ def run_engine(
         progress(f"warning: {where} logged no job lines; cannot check what it ran or cached")
         return result
     ran, cached = kinds.count("Run"), kinds.count("Cached")
+    for kind, count in _SUMMARY_LINE.findall(result.stderr):
+        if kind == "Run":
+            ran += int(count.replace(",", ""))
+        else:
+            cached += int(count.replace(",", ""))
     want_ran = 0 if scenario.cached else scenario.jobs
     if (ran, cached) != (want_ran, scenario.jobs - want_ran):
         raise BenchError(
@@ -317,6 +324,11 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         help="kill and fail a single run after this many seconds",
     )
     parser.add_argument(
+        "--only",
+        metavar="SCENARIO",
+        help="run only this scenario (and those it reuses), e.g. --only fresh",
+    )
+    parser.add_argument(
         "--keep",
         action="store_true",
         help="keep the temporary work dirs (with each run's stdout, stderr)",
@@ -332,6 +344,14 @@ def run_scenarios(
     """
     if args.repeat < 1:
         raise BenchError("--repeat must be at least 1")
+    if getattr(args, "only", None):
+        wanted = {sc.name: sc for sc in scenarios}
+        if args.only not in wanted:
+            raise BenchError(f"--only {args.only}: no such scenario ({', '.join(wanted)})")
+        chain = [wanted[args.only]]
+        while chain[0].reuse is not None:
+            chain.insert(0, wanted[chain[0].reuse])
+        scenarios = chain
     engines = ENGINES if args.vs_redun else ENGINES[:1]
     results: dict[tuple[str, str], Measurement] = {}
     workdirs: list[Path] = []

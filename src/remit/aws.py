@@ -1,4 +1,4 @@
-"""The one place that builds boto3 clients: region, profile, endpoint, retries, caching.
+"""The one place that builds AWS clients: region, profile, endpoint, retries, caching.
 
 Owns: choosing the region (argument, ``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile's
 region, else ``us-east-1``), the profile (argument or ``AWS_PROFILE``), the endpoint (argument,
@@ -6,17 +6,21 @@ region, else ``us-east-1``), the profile (argument or ``AWS_PROFILE``), the endp
 at a local stand-in), the retry policy, and one cached client per (service, region, profile,
 endpoint, process). Does not own any service's logic: callers use the returned client.
 
+Clients are botocore's (what boto3 returns too), made from one botocore Session per process
+and profile, so credentials (environment, profile, ECS/Batch container role, ...) are resolved
+once per process. botocore is imported only when a client is first asked for, so ``import
+remit`` stays light and works without the ``aws`` extra; boto3 itself only by the S3 managed
+transfers that need it (``remit.files.s3``), so a job process moving small pickles skips it.
+
 Retries: botocore's "standard" mode, ``MAX_ATTEMPTS`` attempts per call with exponential
 backoff and jitter, for throttling, 5xx and connection errors; ``AWS_RETRY_MODE`` and
 ``AWS_MAX_ATTEMPTS`` override both. That absorbs blips inside one call; riding out a long
 outage is the caller's loop (``remit.aws_retry``), which logs and gives up.
-
-boto3 is imported only when a client is first asked for, so ``import remit`` stays light and
-works without the ``aws`` extra.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from typing import Any
@@ -40,7 +44,7 @@ def client(
     endpoint_url: str | None = None,
     max_attempts: int | None = None,
 ) -> Any:
-    """Return a cached boto3 client for ``service`` (thread-safe; one per process).
+    """Return a cached botocore client for ``service`` (thread-safe; one per process).
 
     Arguments left as None are read from the environment at each call, so changing
     ``AWS_ENDPOINT_URL`` or ``AWS_REGION`` takes effect without a reset. ``max_attempts``
@@ -57,10 +61,10 @@ def client(
             return cached
     with _lock:
         session = _session(profile, pid)
-        region = region or session.region_name or DEFAULT_REGION
+        region = region or session.get_config_variable("region") or DEFAULT_REGION
         key = (service, region, profile, endpoint_url, pid, max_attempts)
         if key not in _clients:
-            _clients[key] = session.client(
+            _clients[key] = session.create_client(
                 service, region_name=region, endpoint_url=endpoint_url,
                 config=_config(max_attempts),
             )
@@ -91,14 +95,15 @@ def _endpoint_from_env(service: str) -> str | None:
 
 
 def _session(profile: str | None, pid: int) -> Any:
-    """Return this process's boto3 Session for ``profile`` (call with ``_lock`` held)."""
+    """Return this process's botocore Session for ``profile`` (call with ``_lock`` held)."""
     session = _sessions.get((profile, pid))
     if session is None:
-        boto3 = _import_boto3()
+        botocore_session = _import_botocore()
         from botocore.exceptions import ProfileNotFound
 
         try:
-            session = boto3.session.Session(profile_name=profile)
+            session = botocore_session.Session(profile=profile)
+            session.get_scoped_config()  # an unknown profile fails here, not at first use
         except ProfileNotFound as exc:
             raise ConfigError(f"AWS profile {profile!r} is not configured ({exc})") from exc
         _sessions[(profile, pid)] = session
@@ -120,10 +125,14 @@ def _config(max_attempts: int | None) -> Any:
     )
 
 
-def _import_boto3() -> Any:
+def _import_botocore() -> Any:
+    """botocore's session module, once boto3 (whose transfers remit uses) is known installed."""
     try:
-        import boto3
-        import boto3.session
-    except ImportError as exc:
-        raise RemitError("remit needs boto3 to talk to AWS: pip install 'remit[aws]'") from exc
-    return boto3
+        import botocore.session
+
+        found = importlib.util.find_spec("boto3") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise RemitError("remit needs boto3 to talk to AWS: pip install 'remit[aws]'")
+    return botocore.session

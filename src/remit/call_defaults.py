@@ -14,7 +14,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-from remit.context import get_context_value
+from remit.context import GET_CONTEXT, get_context_value
 from remit.errors import TaskError
 from remit.expression import Expression, SchedulerExpression
 from remit.hashing import map_nested
@@ -38,10 +38,25 @@ def lazy_parts(task: Any) -> LazyParts | None:
         return task.__dict__[_KEY]
     except KeyError:
         pass
+    defaults, job_info = _signature_parts(task.func)
+    options = tuple((k, v) for k, v in task.options.items() if _is_lazy(v))
+    parts = LazyParts(defaults, options, job_info) if defaults or options or job_info else None
+    task.__dict__[_KEY] = parts
+    return parts
+
+
+_by_func: dict[Any, tuple[tuple, tuple]] = {}
+
+
+def _signature_parts(func: Any) -> tuple[tuple, tuple]:
+    """A function's lazy defaults and JobInfo parameters (once per function, not per copy)."""
+    found = _by_func.get(func)
+    if found is not None:
+        return found
     defaults: list[tuple[int, str, Any]] = []
     job_info: list[tuple[int, str]] = []
     try:
-        params = list(inspect.signature(task.func).parameters.values())
+        params = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):
         params = []
     for position, param in enumerate(params):
@@ -49,11 +64,8 @@ def lazy_parts(task: Any) -> LazyParts | None:
             job_info.append((position, param.name))
         elif _is_lazy(param.default):
             defaults.append((position, param.name, param.default))
-    options = tuple((k, v) for k, v in task.options.items() if _is_lazy(v))
-    parts = (LazyParts(tuple(defaults), options, tuple(job_info))
-             if defaults or options or job_info else None)
-    task.__dict__[_KEY] = parts
-    return parts
+    found = _by_func[func] = (tuple(defaults), tuple(job_info))
+    return found
 
 
 def _is_lazy(value: Any) -> bool:
@@ -89,7 +101,7 @@ def job_info_names(parts: LazyParts, args: tuple, kwargs: dict[str, Any]) -> lis
 
 def _resolve(value: Any, context: dict[str, Any] | None, task: Any, name: str) -> Any:
     def leaf(item: Any) -> Any:
-        if isinstance(item, SchedulerExpression) and item.kind == "get_context":
+        if isinstance(item, SchedulerExpression) and item.kind == GET_CONTEXT:
             var_path, default = item.args
             return get_context_value(context, var_path, _resolve(default, context, task, name))
         if isinstance(item, Expression):

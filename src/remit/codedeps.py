@@ -36,8 +36,9 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
+from remit.errors import RemitError, TaskError
 from remit.hashing import hash_token, hash_value
-from remit.task import Task
+from remit.task import PartialTask, Task
 
 _SIMPLE = (str, bytes, int, float, complex, bool, type(None))
 _NOT_FOUND = object()
@@ -75,11 +76,28 @@ def dependencies(func: Callable[..., Any], includes: Iterable[Any] = ()) -> dict
             deps[f"hash_includes[{i}]"] = hash_value(extra)
     while queue:
         obj, module_name, name = queue.popleft()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        _add_dependency(obj, module_name, name, deps, queue)
+        if _constant(obj):  # by name: equal small values are often one shared object
+            _put(deps, f"constant {module_name}:{name}", hash_value(obj))
+        elif id(obj) not in seen:
+            seen.add(id(obj))
+            _add_dependency(obj, module_name, name, deps, queue)
     return deps
+
+
+def check_hash_includes(task_name: str, includes: Any) -> None:
+    """A clear error, at ``@task``, for a ``hash_includes`` that is not a list of hashable
+    values, functions or classes."""
+    if not isinstance(includes, list | tuple):
+        raise TaskError(f"@task(hash_includes=...) on {task_name} must be a list, "
+                        f"got {type(includes).__name__}")
+    for i, extra in enumerate(includes):
+        if isinstance(extra, types.FunctionType | type):
+            continue
+        try:
+            hash_value(extra)
+        except RemitError as exc:
+            raise TaskError(f"@task(hash_includes=...) on {task_name}: item {i} cannot be "
+                            f"hashed: {exc}") from None
 
 
 def hash_user_tasks(tasks: Iterable[Task]) -> None:
@@ -88,8 +106,11 @@ def hash_user_tasks(tasks: Iterable[Task]) -> None:
     run (a body that changes a module-level list cannot change another task's hash). Tasks
     of library code read nothing of the user's: they are hashed when first called."""
     for task in tasks:
-        if _library_of(_module_of(task.func)) is None:
-            task.hash  # noqa: B018 - computed once per process
+        if _library_of(_module_of(task.__wrapped__)) is None:
+            try:
+                task.hash  # noqa: B018 - computed once per process
+            except RemitError:
+                continue  # e.g. an unhashable hash_includes: the task's own calls fail on it
 
 
 def normalized_function_source(source: str, strip_decorators: bool = True) -> str:
@@ -112,10 +133,7 @@ def normalized_function_source(source: str, strip_decorators: bool = True) -> st
 def _add_dependency(
     obj: Any, module_name: str, name: str, deps: dict[str, str], queue: deque
 ) -> None:
-    if isinstance(obj, Task):  # another task: each call of it is cached on its own
-        return
-    if is_constant(obj):
-        _put(deps, f"constant {module_name}:{name}", hash_value(obj))
+    if isinstance(obj, Task | PartialTask):  # a task: each call of it is cached on its own
         return
     if isinstance(obj, _Library):
         if obj.distribution != "builtins":
@@ -128,7 +146,22 @@ def _add_dependency(
         return
     if isinstance(obj, staticmethod | classmethod):
         obj = obj.__func__
-    owner = getattr(obj, "__module__", None) if callable(obj) else type(obj).__module__
+    if isinstance(obj, functools.partial):  # the function and the values bound to it
+        queue.append((obj.func, module_name, name))
+        bound = (obj.args, obj.keywords)
+        if _constant(bound):
+            queue.append((bound, module_name, f"{name} bound"))
+        else:
+            queue.extend((v, module_name, f"{name} bound") for v in (*obj.args,
+                                                                   *obj.keywords.values()))
+        return
+    wrapped = getattr(obj, "__wrapped__", None)
+    if isinstance(wrapped, types.FunctionType) and not isinstance(obj, types.FunctionType):
+        obj = wrapped  # e.g. an lru_cache'd helper: its source, not the cache object's class
+    try:
+        owner = getattr(obj, "__module__", None) if callable(obj) else type(obj).__module__
+    except Exception:  # noqa: BLE001 - a proxy object that refuses: count its class
+        owner = type(obj).__module__
     if not isinstance(owner, str):
         return
     library = _library_of(owner)
@@ -172,6 +205,13 @@ def _functions_in(member: Any) -> list[types.FunctionType]:
     return [member] if isinstance(member, types.FunctionType) else []
 
 
+def _constant(value: Any) -> bool:
+    try:
+        return is_constant(value)
+    except RecursionError:  # a list that contains itself
+        return False
+
+
 def _put(deps: dict[str, str], label: str, digest: str) -> None:
     old = deps.get(label)
     deps[label] = digest if old is None or old == digest else hash_token((old, digest))
@@ -193,9 +233,11 @@ def _queue_function_refs(func: Any, queue: deque) -> None:
             obj, name = _resolve(chain, globals_, free)
             if obj is not _NOT_FOUND:
                 queue.append((obj, module_name, name))
-        for default in (*(target.__defaults__ or ()), *(target.__kwdefaults__ or {}).values()):
-            if not is_constant(default):
-                queue.append((default, module_name, f"{target.__qualname__} default"))
+        defaults = (*(target.__defaults__ or ()), *(target.__kwdefaults__ or {}).values())
+        if defaults and _constant(defaults):  # evaluated once, at def: `scale=SCALE` counts
+            queue.append((defaults, module_name, f"{target.__qualname__}() defaults"))
+        elif defaults:
+            queue.extend((d, module_name, f"{target.__qualname__}() default") for d in defaults)
 
 
 def _cell_full(cell: types.CellType) -> bool:
@@ -320,8 +362,9 @@ def _function_hash(func: types.FunctionType, owner: str) -> str:
 def _code_hash(code: types.CodeType) -> str:
     """Hash of a code object whose source is not at hand (a lambda, a generated function)."""
     def token(c: types.CodeType) -> tuple:
-        consts = tuple(token(k) if isinstance(k, types.CodeType) else repr(k)
-                       for k in c.co_consts)
+        consts = tuple(token(k) if isinstance(k, types.CodeType)
+                       else repr(sorted(k, key=repr)) if isinstance(k, frozenset) else repr(k)
+                       for k in c.co_consts)  # a frozenset's order varies between processes
         return (c.co_code, consts, c.co_names, c.co_varnames)
 
     return hash_token(token(code))

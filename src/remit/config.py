@@ -4,9 +4,9 @@ Where it comes from, first match wins: the ``--config DIR`` option, the ``REMIT_
 environment variable, else the nearest ``.remit/`` directory from the working directory up
 (``.remit/`` in the working directory when there is none; it is created on first run).
 
-Sections: ``[backend]`` (``db_uri``, ``value_store_min_size``), ``[scheduler]``
-(``job_status_interval``, ``flush_interval``, ``context``, ``context_file``), ``[context]``
-(context variables, see context.py) and ``[executors.NAME]`` (each with a ``type``).
+Sections: ``[backend]`` (``db_uri``, ``value_store_path``, ``value_store_min_size``),
+``[scheduler]`` (``job_status_interval``, ``flush_interval``, ``context``, ``context_file``),
+``[context]`` (context variables, see context.py) and ``[executors.NAME]`` (each with a ``type``).
 Values may use ``${VAR}`` or ``${VAR:-default}`` to read the environment. Every error names
 the file, the section and the option. This module does not create executors or open the DB.
 """
@@ -35,7 +35,7 @@ IMPLICIT_EXECUTORS: dict[str, dict[str, str]] = {
 }
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_KNOWN_SECTIONS = {"backend", "scheduler", "report", "context"}
+_KNOWN_SECTIONS = {"backend", "scheduler", "report", "context", "tags"}
 # Numeric options of [scheduler] and [backend]: (section, option) -> (kind, minimum).
 # job_status_interval has a floor: 0 would print a status table in a busy loop.
 NUMBER_OPTIONS: dict[tuple[str, str], tuple[str, float]] = {
@@ -77,6 +77,7 @@ class Config:
     report: dict[str, str] = field(default_factory=dict)
     executors: dict[str, dict[str, str]] = field(default_factory=dict)
     context: dict[str, str] = field(default_factory=dict)  # dotted path -> JSON or text
+    tags: dict[str, str] = field(default_factory=dict)  # execution tags of every run
 
     def __post_init__(self) -> None:
         raw: Any = self.config_dir
@@ -141,7 +142,8 @@ def load_config(explicit_dir: str | os.PathLike[str] | None = None) -> Config:
     if not path.exists():
         return config
     config.path = path
-    parser = configparser.ConfigParser(interpolation=_EnvInterpolation(str(path)))
+    parser = configparser.ConfigParser(interpolation=_EnvInterpolation(str(path)),
+                                       inline_comment_prefixes=(";",))  # `x = 1  ; why`
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # case-sensitive names
     try:
         parser.read(path, encoding="utf-8")
@@ -197,7 +199,7 @@ def _add_section(config: Config, section: str, options: dict[str, str], path: st
     else:
         raise ConfigError(
             f"{path}: [{section}]: unknown section; expected [backend], [scheduler], "
-            "[context], [report] or [executors.NAME]"
+            "[context], [tags], [report] or [executors.NAME]"
         )
 
 

@@ -25,13 +25,27 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from remit.builtins import builtin
 from remit.errors import ConfigError
 from remit.expression import SchedulerExpression
 from remit.hashing import hash_value
+from remit.scheduler_tasks import scheduler_task
 
 CONTEXT_FILENAME = "context.json"
 _MISSING = object()
+
+
+@scheduler_task(name="get_context", namespace="remit")
+def _get_context(scheduler: Any, parent: Any, promise: Any, var_path: str,
+                 default: Any = None) -> None:
+    """Resolve a context variable from the context the calling job sees."""
+    context = parent.context if parent is not None else scheduler.context
+    scheduler.evaluate(default, parent).then(
+        lambda value: promise.resolve(get_context_value(context, var_path, value)),
+        promise.reject,
+    )
+
+
+GET_CONTEXT = _get_context.fullname  # the kind of get_context(...) expressions
 
 
 def get_context(var_path: str, default: Any = None) -> SchedulerExpression:
@@ -39,7 +53,7 @@ def get_context(var_path: str, default: Any = None) -> SchedulerExpression:
     if not isinstance(var_path, str) or not var_path:
         raise TypeError("get_context(var_path, default): var_path is a dotted name such as "
                         "'my_tool.flag'")
-    return SchedulerExpression("get_context", (var_path, default))
+    return _get_context(var_path, default)
 
 
 def get_context_value(context: dict[str, Any] | None, var_path: str, default: Any) -> Any:
@@ -149,20 +163,10 @@ def extra_context(files: Iterable[str | Path] = (), assignments: Iterable[str] =
     return context
 
 
-@builtin("get_context")
-def _start_get_context(scheduler: Any, expr: SchedulerExpression, parent: Any,
-                       promise: Any) -> None:
-    var_path, default = expr.args
-    context = parent.context if parent is not None else scheduler.context
-    scheduler.evaluate(default, parent).then(
-        lambda value: promise.resolve(get_context_value(context, var_path, value)),
-        promise.reject,
-    )
-
-
 __all__ = [
-    "get_context",
+    "GET_CONTEXT",
     "extra_context",
+    "get_context",
     "get_context_value",
     "load_context",
     "merge_context",

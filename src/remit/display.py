@@ -97,6 +97,15 @@ def format_result(value: Any) -> str:
 
 def bind_arguments(task: Task, args: tuple, kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
     """Pair a call's arguments with the task's parameter names (positional ones too)."""
+    simple = _simple_parameters(task)
+    if simple is not None:  # what Signature.bind_partial gives, without its cost per call
+        positional, names = simple
+        if len(args) <= len(positional) and all(
+                k in names and k not in positional[:len(args)] for k in kwargs):
+            given = list(zip(positional[:len(args)], args, strict=True))
+            if kwargs:
+                given += [(n, kwargs[n]) for n in names if n in kwargs]
+            return given
     try:
         signature = task.__dict__.get("_signature")
         if signature is None:
@@ -114,6 +123,26 @@ def bind_arguments(task: Task, args: tuple, kwargs: dict[str, Any]) -> list[tupl
         else:
             pairs.append((name, value))
     return pairs
+
+
+def _simple_parameters(task: Task) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(positional-or-keyword names, every name) of a task without ``*args``, ``**kwargs`` or
+    positional-only parameters, else None (cached on the task)."""
+    cached = task.__dict__.get("_simple_parameters", False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return]
+    try:
+        params = list(inspect.signature(task.func).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    kinds = {p.kind for p in params}
+    simple: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    if params and kinds <= {inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                            inspect.Parameter.KEYWORD_ONLY}:
+        simple = (tuple(p.name for p in params if p.kind is inspect.Parameter.
+                        POSITIONAL_OR_KEYWORD), tuple(p.name for p in params))
+    task.__dict__["_simple_parameters"] = simple
+    return simple
 
 
 def format_call(task: Task, args: tuple, kwargs: dict[str, Any], limit: int = 200) -> str:

@@ -2,7 +2,7 @@
 
 ``DryRunScheduler`` walks the expression graph as a run does, with the same cache lookups
 and the same reasons (``explain.py``), but never runs a task body and records nothing (no
-recorder is attached; a SQLite store that does not exist yet is not created). A call that
+recorder is attached; the store is opened read-only and never created or migrated). A call that
 would run stands for a placeholder value, ``NOT_KNOWN``: a call that takes it as an argument
 is listed as depending on a call that would run (whether it runs then depends on that
 result), and the calls a body that would run makes are not known until it runs. Cached
@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
 from remit.display import format_call
 from remit.expression import SchedulerExpression, SimpleExpression
 from remit.hashing import iter_nested, normalize
-from remit.jobs import Job
+from remit.jobs import Job, JobFailure
 from remit.promise import Promise
 from remit.scheduler import ExecutionFailed, Scheduler
 from remit.task import Task
@@ -93,12 +92,31 @@ class DryRunScheduler(Scheduler):
             return
         super()._apply_simple(expr, operands, parent, promise)
 
+    def _start_scheduler_expression(self, expr: SchedulerExpression, parent: Job | None,
+                                    promise: Promise) -> None:
+        """A built-in (map_, throw, ...) that fails on a value not known yet: not known."""
+        inner = Promise(self._ready)
+
+        def rejected(failure: Any) -> None:
+            error = failure.error if isinstance(failure, JobFailure) else failure
+            if repr(NOT_KNOWN) in str(error) or type(NOT_KNOWN).__name__ in str(error):
+                self.plan.append(PlannedCall(DEPENDS, f"{expr.kind}(...)",
+                                             "depends on a call that would run"))
+                promise.resolve(NOT_KNOWN)
+            else:
+                promise.reject(failure)
+
+        inner.then(promise.resolve, rejected)
+        super()._start_scheduler_expression(expr, parent, inner)
+
     def _start_cond(self, expr: SchedulerExpression, parent: Job | None,
                     promise: Promise) -> None:
         pred, then, otherwise = expr.args
 
         def choose(value: Any) -> None:
             if value is NOT_KNOWN:  # which branch runs is not known: list neither
+                self.plan.append(PlannedCall(DEPENDS, "cond(...)", "which branch runs depends "
+                                             "on a call that would run"))
                 promise.resolve(NOT_KNOWN)
                 return
             self._evaluate(then if value else otherwise, parent).then(
@@ -108,12 +126,15 @@ class DryRunScheduler(Scheduler):
 
 
 def open_store_read_only(config: Any) -> Any:
-    """The run's Backend, or None when its SQLite file does not exist (nothing is created)."""
+    """The run's store opened read-only, or None when it has no database yet (nothing is
+    created; a store at an older schema is an error naming `remit db upgrade`)."""
     from remit.db.backend import Backend
+    from remit.errors import NoDatabaseError
 
-    backend = Backend.for_config_dir(config.config_dir, config.backend)
-    prefix = "sqlite:///"
-    if backend.db_uri.startswith(prefix) and not Path(backend.db_uri[len(prefix):]).exists():
+    backend = Backend.for_config_dir(config.config_dir, config.backend, read_only=True)
+    try:
+        backend.engine  # noqa: B018 - opened read-only: works on a read-only .remit/ too
+    except NoDatabaseError:
         return None
     return backend
 

@@ -3,11 +3,11 @@
 One reason per call, shared by the ``Run`` lines of a run, ``remit run --dry-run`` and
 ``remit why``: ``new task``, the task's code changed (naming the function, method, class,
 constant or library whose hash changed, from the dependency maps of ``codedeps.py``), an
-argument changed (naming it; for a File, naming its path), the cached value could not be read
-or no longer holds, ``--no-cache``, ``cache=False``. A miss is compared with the closest
-earlier finished call of the same task: first one with the same arguments (then only the
-code changed), else the one of the same code sharing the most arguments, else the one of any
-version sharing the most arguments.
+argument changed (naming it; for a File, naming its path), the cached value could not be
+read or no longer holds, ``--no-cache``, ``cache=False``, ``cache_scope``, ``prov=False``.
+A miss is compared with the closest earlier finished call of the same task: first one with
+the same arguments (then only the code changed), else the one of the same code sharing the
+most arguments, else the one of any version sharing the most arguments.
 
 Explaining is batched: all misses of one cache check cost a few queries (``db/history.py``),
 and a task never seen before costs one. This module decides nothing about caching.
@@ -70,6 +70,19 @@ def explain_jobs(backend: Any, jobs: Sequence[Job]) -> None:
     except Exception as exc:  # an explanation must never stop a run
         for job in jobs:
             job.reason = job.reason or f"reason unknown ({type(exc).__name__}: {exc})"
+
+
+def uncached_reason(use_cache: bool, task_cache: bool, prov: bool, scope: str) -> str:
+    """Why a call is not even looked up in the cache ("" when there is no store)."""
+    if not use_cache:
+        return NO_CACHE
+    if not task_cache:
+        return CACHE_FALSE
+    if not prov:
+        return "prov=False: not recorded, so never served from the cache"
+    if scope != "BACKEND":
+        return f"cache_scope={scope}"
+    return ""
 
 
 def new_task_reason(fullname: str) -> str:
@@ -271,6 +284,8 @@ def _what(label: str) -> str:
     if kind == "function":
         return f"method {qualname}()" if "." in qualname.replace("<locals>.", "") \
             else f"helper {qualname}()"
+    if kind == "constant" and qualname.endswith("() defaults"):
+        return f"default values of {qualname[:-len(' defaults')]}"
     if kind in ("class", "constant", "library"):
         return f"{kind} {qualname}"
     return label  # hash_includes[i], version

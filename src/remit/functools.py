@@ -11,8 +11,8 @@
 
 The helpers are tasks (memoized like any other, hashed by their ``version``) or scheduler
 tasks (``map_``, ``seq``: evaluated inside the scheduler, never a job); all of them are
-marked ``internal`` so displays can hide them. Caching options (``no_prov`` and friends)
-live elsewhere.
+marked ``internal`` so displays can hide them. ``no_prov(expr)`` (evaluate without
+recording) lives in prov.py and is re-exported here, as redun has it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from textwrap import dedent
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from remit.executors.base import failure_from_exception
+from remit.prov import no_prov
 from remit.scheduler_tasks import scheduler_task
 from remit.task import PartialTask, Task, task
 
@@ -182,5 +183,5 @@ def as_task(func: Callable[..., Any]) -> PartialTask:
 
 __all__ = [
     "apply_func", "as_task", "compose", "const", "delay", "eval_", "flat_map", "flatten",
-    "force", "identity", "map_", "seq", "starmap", "zip_",
+    "force", "identity", "map_", "no_prov", "seq", "starmap", "zip_",
 ]

@@ -13,7 +13,8 @@ Objects of unregistered types are normalized by their pickle bytes; an object th
 pickled is a HashingError that says how to register a normalizer. Large leaves (str and bytes,
 and pickles, of ``LARGE`` bytes or more) enter the token as ``("digest", kind, size, hash)``
 instead of themselves, hashed in place or as the pickle streams out: hashing a 200 MB value
-costs no copy of it.
+costs no copy of it. A list of more than ``LONG`` items is hashed ``LONG`` items at a time
+(its token holds the chunks' hashes), so a million lazy calls are not normalized all at once.
 
 ``is_valid`` tells whether a cached value still stands (a File whose content changed does not);
 ``refresh`` re-reads what a value snapshots (a File's current hash); both dispatch the same
@@ -39,6 +40,7 @@ from remit.pickling import SpillFile
 
 HASH_LEN = 40
 LARGE = 64 * 1024
+LONG = 10_000  # lists longer than this are hashed by chunks of this many items
 _PRIMITIVES = (str, bytes, int, float, bool, type(None))
 _SCALARS = (int, float, bool, type(None))
 _STRINGS = (str, bytes)
@@ -152,6 +154,11 @@ def _normalize_str(value: str) -> Any:
 
 @normalize.register(list)
 def _normalize_list(value: list) -> Any:
+    if len(value) > LONG:  # hashed a chunk at a time: no token of a million items at once
+        return ("list-chunks", len(value), tuple(
+            hash_token(_normalize_list(value[start:start + LONG]))
+            for start in range(0, len(value), LONG)
+        ))
     return ("list", tuple(
         v if type(v) in _SCALARS or (type(v) in _STRINGS and len(v) < LARGE) else normalize(v)
         for v in value

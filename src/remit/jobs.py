@@ -88,6 +88,7 @@ class Execution:
     end_time: float | None = None
     root_job: Job | None = None
     status: str = "RUNNING"
+    tags: list[tuple[str, Any]] = field(default_factory=list)  # remit run --tag k=v
 
 
 class JobFailure(Exception):
@@ -128,8 +129,7 @@ class JobInfo:
         return cls(job.execution_id, job.id, job.eval_hash, job.args_hash, options)
 
     def __repr__(self) -> str:
-        return (f"JobInfo(execution_id={self.execution_id!r}, job_id={self.job_id!r}, "
-                f"eval_hash={self.eval_hash!r}, args_hash={self.args_hash!r})")
+        return f"JobInfo(job_id={self.job_id[:8]!r})" if self.job_id else "JobInfo()"
 
 
 @normalize.register(JobInfo)

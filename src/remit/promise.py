@@ -14,6 +14,7 @@ from typing import Any
 PENDING, FULFILLED, REJECTED = 0, 1, 2
 
 Ready = deque  # of (callback, argument) pairs
+_SETTLED: list = []  # the callbacks of every settled promise: never appended to
 
 
 class Promise:
@@ -56,7 +57,7 @@ class Promise:
             return
         self.state, self.value = state, value
         index = 0 if state == FULFILLED else 1
-        callbacks, self._callbacks = self._callbacks, []
+        callbacks, self._callbacks = self._callbacks, _SETTLED  # no list kept per promise
         for pair in callbacks:
             self._ready.append((pair[index], value))
 

@@ -29,6 +29,9 @@ def _no_prov(expr: Any) -> Any:
     return _no_prov_helper(quote(expr))
 
 
+_no_prov_helper.internal = _no_prov.internal = True  # remit's own helpers
+
+
 def no_prov(expr: T) -> T:
     """Evaluate ``expr`` without recording the calls inside it (the outer call is recorded)."""
     return _no_prov(quote(expr))  # type: ignore[return-value]

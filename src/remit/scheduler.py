@@ -7,6 +7,11 @@ are checked against the cache in batches (one query for many calls); misses go t
 executor their task names. A job whose body returned more expressions stays open until
 those are evaluated too, each as a call of its own, so a changed child re-runs alone.
 
+Task options decide reuse (cache_options.py: ``cache_scope``, ``check_valid="shallow"``
+served from a call's final result by db/shallow.py, ``prov=False``); each call sees a context
+(context.py) from which its lazy defaults and options are filled (call_defaults.py). Built-ins
+defined elsewhere (get_context, apply_tags, fork_thread, subrun) are scheduler tasks.
+
 Recording and display are hook listeners (hooks.py); executors know nothing of this module.
 """
 
@@ -28,7 +33,7 @@ from remit.context import context_hash, load_context, merge_context
 from remit.errors import ConfigError, RemitError, TaskError
 from remit.executors import Executor, create_executor
 from remit.executors.base import failure_from_exception
-from remit.explain import CACHE_FALSE, NO_CACHE, explain_jobs, invalid_result_reason
+from remit.explain import explain_jobs, invalid_result_reason, uncached_reason
 from remit.expression import (
     Expression,
     SchedulerExpression,
@@ -50,6 +55,7 @@ from remit.hooks import Hooks
 from remit.jobs import Execution, Job, JobFailure, JobInfo, JobState
 from remit.promise import Promise, all_of, resolved
 from remit.subrun import subrun
+from remit.tags import config_tags
 from remit.task import Task, registered_tasks
 from remit.threads import fork_thread, join_thread
 
@@ -117,7 +123,8 @@ class Scheduler:
         self._expr_promises: dict[tuple[int, int], tuple[Expression, Promise]] = {}
         self._added_executors: set[str] = set()
         self.execution: Execution | None = None
-        self.context: dict[str, Any] = load_context(self.config)
+        self.configured_context: dict[str, Any] = load_context(self.config)
+        self.context = self.configured_context  # this run's: configured, then run(context=)
         self._context_hash = context_hash(self.context)
         self._known_task_hashes: frozenset[str] | None = None
 
@@ -203,7 +210,8 @@ class Scheduler:
         Configured executors are checked first; with ``check_tasks`` (``remit run``) so is
         every registered task's executor name, before anything runs. Otherwise a missing
         executor fails the call that needs it, as in redun, so a test module may define
-        tasks for executors a test never reaches.
+        tasks for executors a test never reaches. ``context`` is merged over the configured
+        context for this run; ``tags`` are recorded on the execution.
         """
         self.check_executors(None if check_tasks else {})
         from remit.codedeps import hash_user_tasks
@@ -211,12 +219,12 @@ class Scheduler:
         hash_user_tasks(registered_tasks().values())  # module constants as the run starts
         # Calls are shared within one run only: a Scheduler run twice starts afresh.
         self._by_eval, self._expr_promises, self._cache_queue = {}, {}, []
-        if context:
-            self.context = merge_context(self.context, context)
-            self._context_hash = context_hash(self.context)
+        self.context = (merge_context(self.configured_context, context) if context
+                        else self.configured_context)
+        self._context_hash = context_hash(self.context)
         self._known_task_hashes = None
         execution = self.execution = Execution(list(argv or []))
-        execution.tags = list(tags)  # type: ignore[attr-defined]
+        execution.tags = [*config_tags(self.config), *tags]
         self.hooks.emit("on_execution_start", execution)
         root = self._evaluate(expr, None)
         try:
@@ -327,18 +335,43 @@ class Scheduler:
         exprs = [leaf for leaf in iter_nested(value) if isinstance(leaf, Expression)]
         if not exprs:
             return resolved(self._ready, value)
-        combined = all_of(self._ready, [self._evaluate(e, parent) for e in exprs])
+        if len(exprs) > _WINDOW:
+            combined = self._evaluate_window(exprs, parent)
+        else:
+            combined = all_of(self._ready, [self._evaluate(e, parent) for e in exprs])
         promise = Promise(self._ready)
 
         def substitute(results: list[Any]) -> None:
-            by_id = {id(e): r for e, r in zip(exprs, results, strict=True)}
-            promise.resolve(
-                map_nested(lambda leaf: by_id.get(id(leaf), leaf)
-                           if isinstance(leaf, Expression) else leaf, value)
-            )
+            promise.resolve(_substitute(value, exprs, results))
 
         combined.then(substitute, promise.reject)
         return promise
+
+    def _evaluate_window(self, exprs: list[Expression], parent: Job | None) -> Promise:
+        """Like ``all_of`` over the expressions' promises, but with at most ``_WINDOW`` of
+        them begun and not yet settled at a time: a fan-out to a million calls never holds a
+        million pending promises, jobs and queue entries at once."""
+        combined = Promise(self._ready)
+        values: list[Any] = [None] * len(exprs)
+        begun, left = [0], [len(exprs)]
+
+        def begin_next() -> None:
+            index = begun[0]
+            begun[0] += 1
+            self._evaluate(exprs[index], parent).then(
+                lambda value: settled(index, value), combined.reject)
+
+        def settled(index: int, value: Any) -> None:
+            values[index] = value
+            left[0] -= 1
+            if not left[0]:
+                combined.resolve(values)
+            elif begun[0] < len(exprs) and not combined.settled:
+                begin_next()
+
+        for _ in range(_WINDOW):
+            begin_next()
+        return combined
 
     def _start_expression(self, item: tuple[Expression, Job | None, Promise]) -> None:
         expr, parent, promise = item
@@ -509,7 +542,7 @@ class Scheduler:
                 and self.backend is not None):
             self._cache_queue.append(job)
         else:
-            job.reason = NO_CACHE if not self.use_cache else CACHE_FALSE if not task.cache else ""
+            job.reason = uncached_reason(self.use_cache, task.cache, job.prov, scope)
             self._submit(job)
 
     def _call_context(self, task: Task, parent: Job | None) -> tuple[dict[str, Any] | None, str]:
@@ -563,7 +596,7 @@ class Scheduler:
         if self._known_task_hashes is None:
             self._known_task_hashes = frozenset(t.hash for t in registered_tasks().values())
         hits = check_shallow_cache(self.backend, shallow, self._known_task_hashes)
-        served = set()
+        served, ultimate_misses = set(), []
         for job in shallow:
             hit = hits.get(job.id)
             if hit is not None and _still_valid(hit.value):
@@ -573,6 +606,10 @@ class Scheduler:
                 self._finish(job, hit.value, hit.call_hash)
             elif cache_policy(job.task).ultimate_only:
                 served.add(job.id)
+                ultimate_misses.append(job)
+        if ultimate_misses:
+            explain_jobs(self.backend, [job for job in ultimate_misses if not job.reason])
+            for job in ultimate_misses:
                 self._submit(job)
         return [job for job in jobs if job.id not in served]
 
@@ -632,7 +669,10 @@ class Scheduler:
 
     def _release(self, job: Job) -> None:
         # Met again, the same expression makes a twin of this job, which shares its result.
-        self._expr_promises.pop(job.promise.key, None)
+        promise = job.promise
+        if promise.key is not None:
+            self._expr_promises.pop(promise.key, None)
+            promise.key = None
         _release(job)
 
     def _fail(self, job: Job, failure: JobFailure) -> None:
@@ -682,22 +722,52 @@ class Scheduler:
 
 _MISS = object()
 _BURST = 2000  # ready callbacks between two looks at the cache queue and the reports
+_WINDOW = 20_000  # expressions of one value begun and not yet settled, at most
 
 
-_NOTHING: dict = {}  # shared by released jobs: never mutated
+_NOTHING: dict = {}  # shared by released jobs, which are read-only: never mutated
 _NO_ITEMS: list = []
 
 
-def _release(job: Job) -> None:
-    """Drop what a finished job no longer needs once it is recorded: its arguments and
-    their hashes, its children and call text. What stays (id, eval, call and result hashes,
-    the settled promise) is what twins in this run and the parent's call hash read."""
-    if job.children and job.subtree is None:  # what shallow cache checks of callers read
-        from remit.db.shallow import subtree_task_hashes
+def _substitute(value: Any, exprs: list[Expression], results: list[Any]) -> Any:
+    """``value`` with each expression found by ``iter_nested`` replaced by its result."""
+    if len(exprs) <= _WINDOW:
+        return _substitute_by_id(value, exprs, results)
+    # Many: take the results in order (the order iter_nested found them) instead of a map
+    # by id of a million entries; where map_nested skipped a container that iter_nested
+    # entered (a dict or list subclass), the counts differ and the map by id is used.
+    ordered = iter(results)
+    taken = [0]
 
-        job.subtree = subtree_task_hashes(job)
-    job.args, job.kwargs, job.sources, job.tags = (), _NOTHING, _NOTHING, _NOTHING
-    job.arg_hashes, job.kwarg_hashes, job.children = _NO_ITEMS, _NOTHING, _NO_ITEMS
+    def take(leaf: Any) -> Any:
+        if not isinstance(leaf, Expression):
+            return leaf
+        taken[0] += 1
+        return next(ordered, leaf)
+
+    substituted = map_nested(take, value)
+    if taken[0] == len(results):
+        return substituted
+    return _substitute_by_id(value, exprs, results)
+
+
+def _substitute_by_id(value: Any, exprs: list[Expression], results: list[Any]) -> Any:
+    by_id = {id(e): r for e, r in zip(exprs, results, strict=True)}
+    return map_nested(
+        lambda leaf: by_id.get(id(leaf), leaf) if isinstance(leaf, Expression) else leaf, value)
+
+
+def _release(job: Job) -> None:
+    """Drop what a finished job no longer needs once it is recorded: its arguments and their
+    hashes and its call text. What stays (id, task, times, eval, call and result hashes,
+    children, the settled promise) is what twins in this run, parents' call hashes, shallow
+    cache checks and a look at the job tree after the run read."""
+    job.args, job.kwargs, job.sources = (), _NOTHING, _NOTHING
+    job.arg_hashes, job.kwarg_hashes = _NO_ITEMS, _NOTHING
+    if not job.children:
+        job.children = _NO_ITEMS
+    if not job.tags:
+        job.tags = _NOTHING
     job.call_text = job.args_hash = ""
 
 

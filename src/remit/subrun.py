@@ -10,8 +10,8 @@ sub-workflow's jobs, calls and Files as if run locally.
 
 Caching: the subrun job is served from the parent's store only as a whole, and only while no
 task anywhere inside it changed (``check_valid="shallow"``); otherwise the sub-scheduler runs
-again. It starts with an empty store, so inside it nothing is reused from earlier runs (unlike
-redun, whose sub-scheduler may share the parent's database).
+again, looking calls up in the parent's store when the job can reach it (the same machine's
+SQLite file, or a PostgreSQL server), so only what changed runs again. It never writes there.
 """
 
 from __future__ import annotations
@@ -20,14 +20,16 @@ import os
 import pickle
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from remit.builtins import builtin
+from remit.errors import TaskError
 from remit.expression import SchedulerExpression, TaskExpression
 from remit.hashing import normalize
 from remit.jobs import JobInfo
 from remit.pickling import dumps
+from remit.scheduler_tasks import scheduler_task
 from remit.task import registered_tasks, task
 
 _NO_VALUE_STORE = 2**62  # every value inline: the sub-store travels back as rows
@@ -48,6 +50,25 @@ class Deferred:
     def __reduce__(self) -> tuple:
         data = self._data if self._data is not None else dumps(self._expr, "the subrun expression")
         return (Deferred, (None, data))
+
+    def __repr__(self) -> str:
+        return repr(self._expr) if self._data is None else "Deferred(...)"
+
+
+@dataclass(frozen=True)
+class SubrunSetup:
+    """How the job sets up its scheduler (hashed by value; shown briefly in log lines)."""
+
+    config: dict[str, Any]
+    modules: list[str]
+    import_paths: list[str]
+    context: dict[str, Any] = field(default_factory=dict)
+    use_cache: bool = True
+    new_execution: bool = False
+    cache_store: tuple[str, str] | None = None
+
+    def __repr__(self) -> str:
+        return f"SubrunSetup(modules={self.modules!r})"
 
 
 @normalize.register(Deferred)
@@ -91,42 +112,63 @@ def subrun(
     the parent's); ``load_modules``: modules defining the tasks (default: those of every
     loaded task); ``task_options`` (``memory=``, ``vcpus=``, ...) configure the subrun job.
     """
-    return SchedulerExpression(
-        "subrun", (expr, executor, config, new_execution, load_modules, task_options))
+    if "config_dir" in task_options:
+        raise TaskError("subrun(config_dir=...) is not supported: pass config={'executors': "
+                        "{...}, 'scheduler': {...}}, or nothing to use this run's configuration")
+    return _subrun(expr, executor, config, new_execution, load_modules, task_options)
 
 
 @task(name="subrun_root", namespace="remit", version="1", check_valid="shallow",
       _ultimate_only=True)
-def _subrun_root(expr: Deferred, config: dict, modules: list, import_paths: list,
-                 context: dict, use_cache: bool, new_execution: bool,
-                 job: JobInfo = JobInfo()) -> SubrunOutcome:
+def _subrun_root(expr: Deferred, setup: SubrunSetup, job: JobInfo = JobInfo()) -> SubrunOutcome:
     """Inside the job: import the workflow, run a scheduler on ``expr``, return its records."""
     from remit.config import Config
     from remit.db.backend import Backend
     from remit.db.recorder import ProvenanceRecorder
     from remit.loader import load_workflow
     from remit.progress import RunLog
-    from remit.scheduler import ExecutionFailed, Scheduler
+    from remit.scheduler import Scheduler
 
-    for module in modules:
-        load_workflow(module, import_paths)
+    for module in setup.modules:
+        load_workflow(module, setup.import_paths)
+    config, use_cache = setup.config, setup.use_cache
     with tempfile.TemporaryDirectory(prefix="remit-subrun-") as tmp:
         sub_config = Config(config_dir=Path(tmp), scheduler=dict(config.get("scheduler", {})),
                             executors=dict(config.get("executors", {})))
         store = Backend(f"sqlite:///{tmp}/subrun.db", Path(tmp) / "values", _NO_VALUE_STORE)
         log = RunLog(sys.stderr, live=False)
-        scheduler = Scheduler(sub_config, None, use_cache=use_cache,
+        cache = _open_cache(setup.cache_store) if use_cache else None
+        scheduler = Scheduler(sub_config, cache, use_cache=use_cache,
                               listeners=[ProvenanceRecorder(store, 3600.0), log])
-        try:
-            result = scheduler.run(expr.load(), ["remit", "subrun", job.job_id], context=context)
-        except ExecutionFailed as failed:
-            raise failed.failure.error from None
+        try:  # a failure raises the task's own exception, as the parent's run will
+            result = scheduler.run(expr.load(), ["remit", "subrun", job.job_id],
+                                   context=setup.context)
+            store.flush()
+            records = _read_rows(store)
         finally:
             store.close()
-        records = _read_rows(store)
+            if cache is not None:
+                cache.close()
     assert scheduler.execution is not None
     return SubrunOutcome(result, records, _status_lines(log), scheduler.execution.id,
-                         new_execution)
+                         setup.new_execution)
+
+
+_subrun_root.internal = True  # remit's own helper
+
+
+def _open_cache(cache_store: tuple[str, str] | None) -> Any:
+    """The parent's store, for cache lookups only, when this job can reach it; else None."""
+    from remit.db.backend import Backend
+
+    if cache_store is None:
+        return None
+    backend = Backend(cache_store[0], Path(cache_store[1]), read_only=True)
+    try:  # a file on the parent's machine, or a server this job cannot reach: no cache
+        backend.engine  # noqa: B018 - connect now
+    except Exception:
+        return None
+    return backend
 
 
 def _read_rows(store: Any) -> dict[str, list[dict[str, Any]]]:
@@ -135,13 +177,9 @@ def _read_rows(store: Any) -> dict[str, list[dict[str, Any]]]:
     from remit.db import models
 
     rows: dict[str, list[dict[str, Any]]] = {}
-    engine = store.engine
-    try:
-        with engine.connect() as conn:
-            for table in models.metadata.sorted_tables:
-                rows[table.name] = [dict(r) for r in conn.execute(select(table)).mappings()]
-    finally:
-        engine.dispose()
+    with store.engine.connect() as conn:
+        for table in models.metadata.sorted_tables:
+            rows[table.name] = [dict(r) for r in conn.execute(select(table)).mappings()]
     return rows
 
 
@@ -177,20 +215,28 @@ def _parent_config(scheduler: Any, config: dict[str, Any] | None) -> dict[str, A
     return {"executors": dict(parent.executors), "scheduler": options}
 
 
-@builtin("subrun")
-def _start_subrun(scheduler: Any, sexpr: SchedulerExpression, parent: Any, promise: Any) -> None:
-    expr, executor, config, new_execution, load_modules, task_options = sexpr.args
+@scheduler_task(name="subrun", namespace="remit")
+def _subrun(scheduler: Any, parent: Any, promise: Any, expr: Any, executor: str,
+            config: dict[str, Any] | None, new_execution: bool, load_modules: list[str] | None,
+            task_options: dict[str, Any]) -> None:
+    """Run the subrun job on ``executor``; resolve with the sub-workflow's value."""
     modules, import_paths = _module_roots(load_modules)
     context = (parent.context if parent is not None else scheduler.context) or {}
     root = _subrun_root.with_options(executor=executor, **task_options)
-    call = TaskExpression(root, (Deferred(expr), _parent_config(scheduler, config), modules,
-                                 import_paths, context, scheduler.use_cache,
-                                 bool(new_execution or (parent is not None and not parent.prov))),
-                          {})
+    backend = scheduler.backend
+    cache_store = (backend.db_uri, str(backend.value_store)) if backend is not None else None
+    setup = SubrunSetup(_parent_config(scheduler, config), modules, import_paths, context,
+                        scheduler.use_cache,
+                        bool(new_execution or (parent is not None and not parent.prov)),
+                        cache_store)
+    call = TaskExpression(root, (Deferred(expr), setup), {})
 
     def done(outcome: Any) -> None:
         from remit.progress import log_line
 
+        if not isinstance(outcome, SubrunOutcome):  # a placeholder (remit run --dry-run)
+            promise.resolve(outcome)
+            return
         log_line(f"Sub-scheduler report (executor {executor!r}), execution "
                  f"{outcome.execution_id[:8]}:")
         for line in outcome.status:
@@ -200,4 +246,4 @@ def _start_subrun(scheduler: Any, sexpr: SchedulerExpression, parent: Any, promi
     scheduler.evaluate(call, parent).then(done, promise.reject)
 
 
-__all__ = ["Deferred", "SubrunOutcome", "subrun"]
+__all__ = ["Deferred", "SubrunOutcome", "SubrunSetup", "subrun"]

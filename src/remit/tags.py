@@ -4,7 +4,8 @@
 - ``apply_tags(value, tags=[...], job_tags=[...], execution_tags=[...])``: returns ``value``
   (lazily) and tags the value (by its hash; a File by its value hash), the calling job, or the
   execution;
-- ``remit run --tag k=v`` or ``Scheduler.run(..., tags=[("k", "v")])``: on the execution.
+- ``remit run --tag k=v``, ``Scheduler.run(..., tags=[("k", "v")])`` or a ``[tags]`` section
+  of remit.ini (``project = acme``): on the execution.
 
 Tags are stored in the ``tag`` table (one value per entity and key; text, JSON for non-text
 values) and shown by ``remit log``. This module parses and routes tags; the recorder stores them.
@@ -16,11 +17,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from remit.builtins import builtin
 from remit.errors import ConfigError, RemitError, TaskError
 from remit.expression import SchedulerExpression
 from remit.hashing import hash_value
 from remit.jobs import JobFailure
+from remit.scheduler_tasks import scheduler_task
 
 Tags = list[tuple[str, Any]]
 
@@ -30,9 +31,7 @@ def apply_tags(
     execution_tags: Iterable[tuple[str, Any]] = (),
 ) -> SchedulerExpression:
     """Lazily return ``value``, tagging the value, the calling job and/or the execution."""
-    return SchedulerExpression(
-        "apply_tags", (value, _pairs(tags), _pairs(job_tags), _pairs(execution_tags))
-    )
+    return _apply_tags(value, _pairs(tags), _pairs(job_tags), _pairs(execution_tags))
 
 
 def _pairs(tags: Any) -> Any:
@@ -60,6 +59,11 @@ def tag_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=repr)
 
 
+def config_tags(config: Any) -> Tags:
+    """The ``[tags]`` section of remit.ini as execution tags (values JSON, else text)."""
+    return [parse_tag_option(f"{key}={raw}") for key, raw in getattr(config, "tags", {}).items()]
+
+
 def parse_tag_option(text: str) -> tuple[str, Any]:
     """``'k=v'`` from the command line; the value is JSON when it parses, else text."""
     key, sep, raw = text.partition("=")
@@ -72,9 +76,11 @@ def parse_tag_option(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-@builtin("apply_tags")
-def _start_apply_tags(scheduler: Any, expr: SchedulerExpression, parent: Any,
-                      promise: Any) -> None:
+@scheduler_task(name="apply_tags", namespace="remit")
+def _apply_tags(scheduler: Any, parent: Any, promise: Any, value: Any, tags: Tags,
+                job_tags: Tags, execution_tags: Tags) -> None:
+    """Evaluate the value and the tags, route the tags, resolve with the value."""
+
     def tag(evaluated: Any) -> None:
         value, tags, job_tags, execution_tags = evaluated
         if parent is None or parent.prov:
@@ -87,11 +93,12 @@ def _start_apply_tags(scheduler: Any, expr: SchedulerExpression, parent: Any,
                 scheduler.hooks.emit("on_tags", value_hash, tags)
             if execution_tags and scheduler.execution is not None:
                 scheduler.hooks.emit("on_tags", scheduler.execution.id, execution_tags)
-            if job_tags and parent is not None:
-                parent.tags.update((key, tag_text(v)) for key, v in job_tags)
+            if job_tags and parent is not None:  # recorded now: a forked thread may
+                scheduler.hooks.emit("on_tags", parent.id, job_tags)  # outlive its job
         promise.resolve(value)
 
-    scheduler.evaluate(expr.args, parent).then(tag, promise.reject)
+    scheduler.evaluate((value, tags, job_tags, execution_tags), parent).then(
+        tag, promise.reject)
 
 
-__all__ = ["apply_tags", "parse_tag_option", "tag_text", "task_tags"]
+__all__ = ["apply_tags", "config_tags", "parse_tag_option", "tag_text", "task_tags"]

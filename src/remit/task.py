@@ -381,6 +381,10 @@ def task(
         nout = opts.get("nout")
         if nout is not None and (type(nout) is not int or nout < 0):
             raise TaskError(f"@task(nout=...) must be a whole number >= 0, got {nout!r}")
+        if "hash_includes" in opts:
+            from remit.codedeps import check_hash_includes
+
+            check_hash_includes(f.__name__, opts["hash_includes"])
         new = Task(f, name=name, namespace=namespace, version=version, options=opts)
         cache_policy(new)  # a bad cache_scope/check_valid/prov fails here, naming the task
         if opts.get("tags"):

@@ -13,10 +13,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from remit.builtins import builtin
-from remit.expression import SchedulerExpression
 from remit.hashing import hash_struct, hash_value, normalize
 from remit.jobs import JobFailure
+from remit.scheduler_tasks import scheduler_task
 
 
 class Thread:
@@ -36,16 +35,6 @@ def _normalize_thread(thread: Thread) -> tuple:
     return ("Thread", thread.expr_hash)
 
 
-def fork_thread(expr: Any) -> SchedulerExpression:
-    """Start evaluating ``expr`` in the background; evaluates to a ``Thread`` at once."""
-    return SchedulerExpression("fork_thread", (expr,))
-
-
-def join_thread(thread: Any) -> SchedulerExpression:
-    """The value of a forked ``Thread``'s expression, once it is evaluated."""
-    return SchedulerExpression("join_thread", (thread,))
-
-
 def _running(scheduler: Any) -> dict[str, Any]:
     """The scheduler's forked evaluations by thread id (kept on the scheduler for one run)."""
     threads = scheduler.__dict__.get("_remit_threads")
@@ -54,18 +43,18 @@ def _running(scheduler: Any) -> dict[str, Any]:
     return threads[1]
 
 
-@builtin("fork_thread")
-def _start_fork_thread(scheduler: Any, expr: SchedulerExpression, parent: Any,
-                       promise: Any) -> None:
-    (inner,) = expr.args
+@scheduler_task(namespace="remit")
+def fork_thread(scheduler: Any, parent: Any, promise: Any, inner: Any) -> None:
+    """Start evaluating ``expr`` in the background; evaluates to a ``Thread`` at once."""
     thread = Thread(str(uuid.uuid4()), inner, hash_struct("ThreadExpr", hash_value(inner)))
     _running(scheduler)[thread.thread_id] = scheduler.evaluate(inner, parent)
     promise.resolve(thread)
 
 
-@builtin("join_thread")
-def _start_join_thread(scheduler: Any, expr: SchedulerExpression, parent: Any,
-                       promise: Any) -> None:
+@scheduler_task(namespace="remit")
+def join_thread(scheduler: Any, parent: Any, promise: Any, thread: Any) -> None:
+    """The value of a forked ``Thread``'s expression, once it is evaluated."""
+
     def join(thread: Any) -> None:
         if not isinstance(thread, Thread):
             error = TypeError(f"join_thread() needs a Thread from fork_thread(), got {thread!r}")
@@ -76,7 +65,7 @@ def _start_join_thread(scheduler: Any, expr: SchedulerExpression, parent: Any,
             forked = scheduler.evaluate(thread.expr, parent)
         forked.then(promise.resolve, promise.reject)
 
-    scheduler.evaluate(expr.args[0], parent).then(join, promise.reject)
+    scheduler.evaluate(thread, parent).then(join, promise.reject)
 
 
 __all__ = ["Thread", "fork_thread", "join_thread"]

@@ -4,6 +4,8 @@ and logs prints a job's CloudWatch stream."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import STANDIN_QUEUE, run_cli
+from tests.conftest import STANDIN_QUEUE, invoke_cli
 
 pytestmark = pytest.mark.aws
 
@@ -50,6 +52,20 @@ def wait_for(batch: Any, job_id: str, statuses: tuple[str, ...]) -> dict[str, An
         time.sleep(0.05)
 
 
+def record_batch_job(root: Path, batch_id: str) -> str:
+    """Record, as a run would, a remit job's AWS Batch job id tag; return the remit job id."""
+    from remit.db import models
+    from remit.db.backend import Backend
+
+    backend = Backend.for_config_dir(root / ".remit", {})
+    job_id = str(uuid.uuid4())
+    with backend.engine.begin() as conn:
+        conn.execute(models.tag.insert(), [{"entity_id": job_id, "key": "aws_batch_job",
+                                            "value": batch_id}])
+    backend.close()
+    return job_id
+
+
 def test_list_kill_and_logs_of_an_execution(batch: Any, tmp_path: Path) -> None:
     (tmp_path / ".remit").mkdir()
     (tmp_path / ".remit" / "remit.ini").write_text(
@@ -64,17 +80,21 @@ def test_list_kill_and_logs_of_an_execution(batch: Any, tmp_path: Path) -> None:
         wait_for(batch, bystander, ("RUNNING",))
         wait_for(batch, done, ("SUCCEEDED",))
 
-        listed = run_cli("aws", "list-jobs", ours[:8], cwd=tmp_path)
+        listed = invoke_cli("aws", "list-jobs", ours[:8], cwd=tmp_path)
         assert listed.returncode == 0, listed.stderr
         rows = {line.split()[0]: line.split()[1:] for line in listed.stdout.splitlines()[1:]}
         assert rows[forever][0] == "RUNNING" and rows[forever][-1] == "demo.forever"
         assert rows[done][0] == "SUCCEEDED" and bystander not in rows
 
-        logs = run_cli("aws", "logs", done, cwd=tmp_path)
+        logs = invoke_cli("aws", "logs", done, cwd=tmp_path)
         assert logs.returncode == 0, logs.stderr
         assert logs.stdout.splitlines() == ["hello from a short job", "second line"]
+        # by the remit job id the store recorded for that Batch job
+        remit_job = record_batch_job(tmp_path, done)
+        by_remit_id = invoke_cli("aws", "logs", remit_job[:8], cwd=tmp_path)
+        assert by_remit_id.stdout.splitlines() == logs.stdout.splitlines(), by_remit_id.stderr
 
-        killed = run_cli("aws", "kill-jobs", ours[:8], "--queue", STANDIN_QUEUE, cwd=tmp_path)
+        killed = invoke_cli("aws", "kill-jobs", ours[:8], "--queue", STANDIN_QUEUE, cwd=tmp_path)
         assert killed.returncode == 0, killed.stderr
         assert f"Terminated {forever} (RUNNING) demo.forever" in killed.stdout
         assert "1 job(s) of execution" in killed.stdout
@@ -82,9 +102,9 @@ def test_list_kill_and_logs_of_an_execution(batch: Any, tmp_path: Path) -> None:
         assert stopped["status"] == "FAILED"
         assert stopped["statusReason"] == "stopped by remit aws kill-jobs"
         assert batch.describe_jobs(jobs=[bystander])["jobs"][0]["status"] == "RUNNING"
-        assert "started forever" in run_cli("aws", "logs", forever, cwd=tmp_path).stdout
+        assert "started forever" in invoke_cli("aws", "logs", forever, cwd=tmp_path).stdout
 
-        left = run_cli("aws", "list-jobs", ours[:8], "--in-flight", cwd=tmp_path)
+        left = invoke_cli("aws", "list-jobs", ours[:8], "--in-flight", cwd=tmp_path)
         assert "No AWS Batch jobs found" in left.stdout
     finally:
         batch.terminate_job(jobId=forever, reason="test over")
@@ -92,9 +112,52 @@ def test_list_kill_and_logs_of_an_execution(batch: Any, tmp_path: Path) -> None:
 
 
 def test_aws_errors_are_one_line(batch: Any, tmp_path: Path) -> None:
-    proc = run_cli("aws", "list-jobs", "abc", cwd=tmp_path)
+    proc = invoke_cli("aws", "list-jobs", "abc", cwd=tmp_path)
     assert proc.returncode == 2 and "pass --queue NAME" in proc.stderr
-    proc = run_cli("aws", "logs", str(uuid.uuid4()), cwd=tmp_path)
+    proc = invoke_cli("aws", "logs", str(uuid.uuid4()), cwd=tmp_path)
     assert proc.returncode == 1 and "no AWS Batch job" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / ".remit").exists()
+
+
+def test_kill_jobs_stops_a_running_remit_execution(aws_standin: Any, tmp_path: Path) -> None:
+    from tests.batch.project import make_project
+
+    make_project(tmp_path, '''
+        import time
+        from remit import task
+
+        @task(executor="batch")
+        def slow(x: int) -> int:
+            time.sleep(60)
+            return x
+
+        @task()
+        def main() -> list:
+            return [slow(1), slow(2)]
+    ''', scratch="killjobs", prefix="remit-kill")
+    aws_standin.reset_calls()
+    run = subprocess.Popen([sys.executable, "-m", "remit", "run", "workflow.py", "main"],
+                           cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while aws_standin.calls()["SubmitJob"] < 1:  # both calls go as one array job
+            assert time.monotonic() < deadline and run.poll() is None
+            time.sleep(0.2)
+        while True:  # until the run has recorded its execution and its job is listed
+            listed = invoke_cli("aws", "list-jobs", "-", "--in-flight", cwd=tmp_path)
+            if "slow" in listed.stdout:
+                break
+            assert time.monotonic() < deadline, listed.stdout + listed.stderr
+            time.sleep(0.5)
+        killed = invoke_cli("aws", "kill-jobs", "-", cwd=tmp_path)
+        assert killed.returncode == 0, killed.stderr
+        assert "job(s) of execution" in killed.stdout and "0 job(s)" not in killed.stdout
+        _, err = run.communicate(timeout=90)
+    finally:
+        run.kill()
+    assert run.returncode == 1
+    assert "stopped by remit aws kill-jobs" in err
+    again = invoke_cli("aws", "list-jobs", "-", "--in-flight", cwd=tmp_path)
+    assert "No AWS Batch jobs found" in again.stdout

@@ -15,7 +15,9 @@ from tests.conftest import run_cli, status_row
 
 WORKFLOW = '''
 import enum
-from remit import File, task
+from typing import Literal
+
+from remit import Dir, File, task
 
 remit_namespace = "params"
 
@@ -39,19 +41,19 @@ class Celsius:
 @task()
 def show(numbers: list[int], color: Color = Color.red, flag: bool = False,
          cfg: dict = {"depth": 2, "tags": ["a"]}, names: tuple[str, ...] = ("x",),
-         data: File | None = None) -> dict:
+         data: File | None = None, folder: Dir | None = None) -> dict:
     """Summarize the parameters.
 
     Every type of option a workflow uses.
     """
     return {"sum": sum(numbers), "numbers": numbers, "color": color.name, "flag": flag,
             "cfg": cfg, "names": list(names), "data": data.path if data else None,
-            "cfg_type": type(cfg).__name__}
+            "cfg_type": type(cfg).__name__, "folder": folder.path if folder else None}
 
 
 @task()
-def temperature(t: Celsius) -> float:
-    return t.degrees
+def temperature(t: Celsius, unit: Literal["C", 1] = "C") -> float:
+    return t.degrees if unit == "C" else -1.0
 
 
 @task(memory=4, version="7")
@@ -76,10 +78,11 @@ def test_list_enum_bool_json_and_file_options(tmp_path: Path) -> None:
     write(tmp_path)
     out = result(run_cli("run", "workflow.py", "show", "--numbers", "1", "2", "-3",
                          "--color", "green", "--flag", "--cfg", '{"depth": 5}',
-                         "--names", "a", "b", "--data", "in.txt", cwd=tmp_path))
+                         "--names", "a", "b", "--data", "in.txt", "--folder", "results",
+                         cwd=tmp_path))
     assert out == {"sum": 0, "numbers": [1, 2, -3], "color": "green", "flag": True,
                    "cfg": {"depth": 5}, "names": ["a", "b"], "data": "in.txt",
-                   "cfg_type": "dict"}
+                   "cfg_type": "dict", "folder": "results"}
     # repeated options, Color.member, --no-flag, defaults kept as objects (a dict, not text)
     out = result(run_cli("run", "workflow.py", "show", "--numbers", "4", "--numbers", "5",
                          "--color", "Color.red", "--no-flag", cwd=tmp_path))
@@ -95,6 +98,12 @@ def test_user_type_parses_its_own_text(tmp_path: Path) -> None:
     assert proc.stdout.strip() == "21.5"
     bad = run_cli("run", "workflow.py", "temperature", "--t", "warm", cwd=tmp_path)
     assert bad.returncode == 2 and "'warm' is not a valid Celsius" in bad.stderr
+    literal = run_cli("run", "workflow.py", "temperature", "--t", "3", "--unit", "1",
+                      cwd=tmp_path)
+    assert literal.stdout.strip() == "-1.0", literal.stderr  # the int 1, not the text "1"
+    wrong = run_cli("run", "workflow.py", "temperature", "--t", "3", "--unit", "K",
+                    cwd=tmp_path)
+    assert wrong.returncode == 2 and "'K' is not one of: C, 1" in wrong.stderr
 
 
 def test_bad_values_are_usage_errors_naming_the_option(tmp_path: Path) -> None:
@@ -152,6 +161,10 @@ def test_double_dash_ends_remit_options(tmp_path: Path) -> None:
     assert proc.stdout.strip() == "16"
     unknown = run_cli("run", "--fast", "workflow.py", "square", cwd=tmp_path)
     assert unknown.returncode == 2 and "no such option: --fast" in unknown.stderr
+    late = run_cli("run", "workflow.py", "square", "--x", "2", "--no-cache", cwd=tmp_path)
+    assert late.returncode == 2
+    assert "--no-cache is an option of remit run, not of the task: put it before WORKFLOW" \
+        in late.stderr
 
 
 def test_rerun_reproduces_the_result_from_the_cache(tmp_path: Path) -> None:
@@ -200,3 +213,48 @@ def test_pdb_stops_at_the_failing_line(tmp_path: Path) -> None:
     finally:
         child.close(force=True)
     assert child.exitstatus == 1
+
+
+CONTEXT = '''
+from remit import get_context, task
+
+
+@task()
+def scaled(x: int, scale: int = get_context("demo.scale", 1)) -> int:
+    return x * scale
+
+
+@task()
+def loose(x: int, factor=get_context("demo.factor", 2)) -> list:
+    return [x, factor]
+'''
+
+
+def test_rerun_keeps_the_recorded_context_and_tags(tmp_path: Path) -> None:
+    write(tmp_path, CONTEXT)
+    first = run_cli("run", "--context", "demo.scale=7", "--tag", "who=me", "workflow.py",
+                    "scaled", "--x", "3", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "21"
+    again = run_cli("run", "--rerun", "-", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "21"
+    assert status_row(again.stderr, "ALL") == [0, 0, 0, 1, 0, 1]
+    with sqlite3.connect(tmp_path / ".remit" / "remit.db") as conn:
+        tagged = conn.execute("SELECT count(*) FROM tag JOIN execution ON entity_id = id "
+                              "WHERE key = 'who' AND value = 'me'").fetchone()[0]
+    assert tagged == 2
+    # an un-annotated parameter with a lazy default takes JSON, else text
+    loose = run_cli("run", "workflow.py", "loose", "--x", "1", "--factor", "[3]", cwd=tmp_path)
+    assert loose.stdout.strip() == "[1, [3]]", loose.stderr
+
+
+def test_pdb_on_a_task_that_failed_in_another_process_says_so(tmp_path: Path) -> None:
+    write(tmp_path, FAILING.replace("@task()", '@task(executor="procs")'))
+    (tmp_path / ".remit").mkdir()
+    (tmp_path / ".remit" / "remit.ini").write_text("[executors.procs]\ntype = local\n"
+                                                   "mode = process\nmax_workers = 1\n")
+    proc = run_cli("run", "--pdb", "workflow.py", "explode", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "KeyError: 'missing'" in proc.stderr
+    assert "--pdb: the task failed in another process or machine" in proc.stderr

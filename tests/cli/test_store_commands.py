@@ -3,7 +3,6 @@ read-only `.remit/`; `remit log -`; init; tags; `db` migrations; export/import."
 
 from __future__ import annotations
 
-import configparser
 import os
 import sqlite3
 import stat
@@ -83,6 +82,16 @@ def _lock(paths: list[Path], locked: bool) -> None:
             path.chmod(mode | stat.S_IWUSR)
 
 
+@pytest.mark.parametrize("args", [["report", "-"], ["viz", "-", "-o", "x.dot"],
+                                  ["aws", "list-jobs", "-", "--queue", "q"]])
+def test_other_readers_create_nothing_either(tmp_path: Path, args: list[str]) -> None:
+    pytest.importorskip("starlette")
+    proc = invoke_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "remit run FILE TASK" in proc.stderr
+    assert not (tmp_path / ".remit").exists() and not (tmp_path / "x.dot").exists()
+
+
 @pytest.fixture
 def read_only_project(project: Path) -> Iterator[Path]:
     """The project with its `.remit/` (database and value store) made read-only."""
@@ -101,14 +110,18 @@ def test_readers_work_on_a_read_only_store(read_only_project: Path) -> None:
         (remit_dir / "probe").write_text("")
     before = sorted(p.name for p in remit_dir.iterdir())
     for args in (["log"], ["log", "-"], ["tag", "list"], ["db", "info"], ["db", "versions"],
-                 ["log", "out.txt"], ["export", str(read_only_project.parent / "o.db")]):
+                 ["log", "out.txt"], ["export", str(read_only_project.parent / "o.db")],
+                 ["why", "out.txt"]):
         proc = invoke_cli(*args, cwd=read_only_project)
         assert proc.returncode == 0, (args, proc.stderr)
     assert "run workflow.py main" in invoke_cli("log", "-", cwd=read_only_project).stdout
     assert sorted(p.name for p in remit_dir.iterdir()) == before
     # a writer says what is wrong in one line
-    tag = invoke_cli("tag", "add", "-", "a=b", cwd=read_only_project)
+    exec_id = invoke_cli("log", "-", cwd=read_only_project).stdout.split()[1]
+    tag = invoke_cli("tag", "add", exec_id, "a=b", cwd=read_only_project)
     assert tag.returncode == 1
+    assert tag.stderr == f"Error: {read_only_project / '.remit'} is read-only, so nothing can " \
+        "be recorded there; make it writable or pass --config DIR of a writable store\n"
 
 
 def test_log_dash_is_the_last_execution_and_unknown_ids_fail(project: Path) -> None:
@@ -121,22 +134,31 @@ def test_log_dash_is_the_last_execution_and_unknown_ids_fail(project: Path) -> N
 
 
 def test_init_writes_every_option_commented(tmp_path: Path) -> None:
+    from remit.config import load_config
+
     proc = invoke_cli("init", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     ini = tmp_path / ".remit" / "remit.ini"
     text = ini.read_text()
     for option in ("db_uri", "value_store_min_size", "job_status_interval", "flush_interval",
-                   "max_workers", "job_name_prefix", "code_includes", "min_array_size"):
+                   "context_file", "gpu_family", "max_workers", "job_name_prefix",
+                   "code_includes", "min_array_size", "debug_scratch"):
         assert f"; {option} = " in text, option
-    # uncommenting [backend] and [scheduler] gives a valid configuration
-    lines = [line[2:] if line.startswith("; ") and "=" in line and "[executors" not in text[
-        :text.find(line)] else line for line in text.splitlines()]
-    ini.write_text("\n".join(lines))
-    parser = configparser.ConfigParser(inline_comment_prefixes=(";",))
-    parser.read(ini)
-    assert parser.get("scheduler", "flush_interval") == "1"
-    (tmp_path / "workflow.py").write_text(textwrap.dedent(WORKFLOW))
-    assert run_cli("run", "workflow.py", "main", cwd=tmp_path).returncode == 0
+    assert load_config(ini.parent).executors == {}  # all commented out: the defaults
+    # Uncommented, every section and option is one remit accepts, at its default value.
+    ini.write_text("\n".join(
+        line[2:] if line.startswith("; ") and ("=" in line or line.startswith("; ["))
+        and "(not set)" not in line else line
+        for line in text.splitlines()))
+    config = load_config(ini.parent)
+    assert config.get_float("scheduler", "flush_interval", 0) == 1.0
+    assert config.executors["procs"]["mode"] == "process"
+    assert config.context["my_tool.flag"] == "true"
+    from remit.executors.aws_batch.options import BatchOptions
+
+    batch = BatchOptions.parse(config.executors["batch"], "[executors.batch]")
+    assert batch == BatchOptions(image=batch.image, queue="YOUR_QUEUE",
+                                 s3_scratch="s3://YOUR_BUCKET/remit/")
     again = invoke_cli("init", cwd=tmp_path)
     assert again.returncode == 1 and "already exists" in again.stderr
 
@@ -163,7 +185,8 @@ def test_tags_on_executions_jobs_and_files(project: Path) -> None:
     bad = invoke_cli("tag", "add", exec_id[:8], "novalue", cwd=project)
     assert bad.returncode == 2 and "write novalue=VALUE" in bad.stderr
     unknown = invoke_cli("tag", "add", "zzzz", "a=b", cwd=project)
-    assert unknown.returncode == 1 and "no execution, job, value or File matches" in unknown.stderr
+    assert unknown.returncode == 1
+    assert "no execution, job, task, value or File matches" in unknown.stderr
 
 
 def test_db_upgrade_from_schema_0001(tmp_path: Path) -> None:
@@ -220,5 +243,7 @@ def test_export_import_round_trip_with_value_store_files(project: Path, tmp_path
     assert status_row(rerun.stderr, "store.big") == [0, 0, 0, 1, 0, 1]
     assert status_row(rerun.stderr, "store.main") == [0, 0, 0, 1, 0, 1]
     assert status_row(rerun.stderr, "store.write") == [0, 0, 0, 0, 1, 1]
+    last = invoke_cli("export", str(tmp_path / "last.db"), "-", cwd=project)
+    assert last.returncode == 0 and "Exported 1 execution(s)" in last.stdout
     bad = invoke_cli("import", str(tmp_path / "nope.db"), cwd=other)
     assert bad.returncode == 1 and "no export file at" in bad.stderr

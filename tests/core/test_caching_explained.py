@@ -7,6 +7,7 @@ which calls ran, the reason on their `Run` lines, what `--dry-run` predicted and
 
 from __future__ import annotations
 
+import pickle
 import re
 import sqlite3
 from pathlib import Path
@@ -198,6 +199,7 @@ def main(label: str = "n=") -> str:
     job_id, reason = ran(proc.stderr)["count"]
     assert reason == f"File {data} changed"
     assert f"Ran because: File {data} changed" in run_cli("why", job_id, cwd=tmp_path).stdout
+    assert f"Ran because: File {data} changed" in run_cli("log", job_id, cwd=tmp_path).stdout
 
     proc = run_cli("run", "workflow.py", "main", "--label", "lines:", cwd=tmp_path)
     runs = ran(proc.stderr)
@@ -238,6 +240,16 @@ def main(n: int = 100_000) -> list:
     assert planned(dry.stdout, "would run") == {"clock": "cache=False", "big": unreadable}
     proc = run_cli("run", "workflow.py", "main", cwd=tmp_path)
     assert ran(proc.stderr)["big"][1] == unreadable
+
+    [stored] = [p for p in (tmp_path / ".remit" / "values").rglob("*")
+                if p.is_file() and pickle.loads(p.read_bytes()) == bytes(100_000)]
+    stored.write_bytes(pickle.dumps(bytes([7]) * 100_000, protocol=5))  # valid, but not it
+    dry = run_cli("run", "--dry-run", "workflow.py", "main", cwd=tmp_path)
+    assert planned(dry.stdout, "would run") == {"clock": "cache=False", "big": unreadable}
+    proc = run_cli("run", "workflow.py", "main", cwd=tmp_path)
+    job_id, reason = ran(proc.stderr)["big"]
+    assert reason == unreadable
+    assert f"Ran because: {unreadable}" in run_cli("why", job_id, cwd=tmp_path).stdout
 
     forced = run_cli("run", "--no-cache", "workflow.py", "main", cwd=tmp_path)
     assert {why for _, why in ran(forced.stderr).values()} == {"--no-cache"}
@@ -327,3 +339,72 @@ def main(n: int = 3) -> list:
     proc = run_cli("run", "workflow.py", "main", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "[4, [0, 1, 2]]" in proc.stdout
+
+
+def test_why_a_file_was_made_again(tmp_path: Path) -> None:
+    (tmp_path / "workflow.py").write_text('''\
+from remit import File, task
+
+HEADER = "# v1"
+
+
+@task()
+def report(n: int) -> File:
+    out = File("out/report.txt")
+    out.write(HEADER + "\\n" + str(n) + "\\n")
+    return out
+
+
+@task()
+def main(n: int = 2) -> File:
+    return report(n)
+''')
+    assert run_cli("run", "workflow.py", "main", cwd=tmp_path).returncode == 0
+    first = run_cli("why", "out/report.txt", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "report(n=2)" in first.stdout
+    assert "Ran because: new task: no earlier call of report recorded" in first.stdout
+
+    edit(tmp_path / "workflow.py", 'HEADER = "# v1"', 'HEADER = "# v2"')
+    proc = run_cli("run", "workflow.py", "main", cwd=tmp_path)
+    job_id = ran(proc.stderr)["report"][0]
+    why = run_cli("why", "out/report.txt", cwd=tmp_path)
+    assert why.stdout.startswith(f"Job {job_id}  report(n=2)")
+    assert "Ran because: constant HEADER changed" in why.stdout
+    assert "Compared with: Job " in why.stdout
+
+    missing = run_cli("why", "out/nothing.txt", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "no File recorded at" in missing.stderr
+
+
+def test_dry_run_through_built_ins_that_take_a_result_not_known_yet(tmp_path: Path) -> None:
+    (tmp_path / "workflow.py").write_text('''\
+from remit import cond, task
+from remit.functools import map_
+
+N = 1
+
+
+@task()
+def make(n: int) -> list:
+    return list(range(n + N))
+
+
+@task()
+def triple(x: int) -> int:
+    return 3 * x
+
+
+@task()
+def main(n: int = 3) -> list:
+    return [map_(triple, make(n)), cond(make(n), "some", "none")]
+''')
+    assert run_cli("run", "workflow.py", "main", cwd=tmp_path).returncode == 0
+    edit(tmp_path / "workflow.py", "N = 1", "N = 2")
+    dry = run_cli("run", "--dry-run", "workflow.py", "main", cwd=tmp_path)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert planned(dry.stdout, "would run") == {"make": "constant N changed"}
+    assert "may run    remit.map_(...)  (depends on a call that would run)" in dry.stdout
+    assert "may run    cond(...)  (which branch runs depends on a call that would run)" \
+        in dry.stdout

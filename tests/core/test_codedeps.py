@@ -88,6 +88,10 @@ def main(x: int = 1) -> list:
     return [tuned(x), pinned(x)]
 ''')
     assert run_cli("run", "workflow.py", "main", cwd=tmp_path).returncode == 0
+    info = run_cli("info", "workflow.py", "tuned", cwd=tmp_path).stdout
+    assert "Hash covers: its source, and:\n    hash_includes[0]\n" in info
+    info = run_cli("info", "workflow.py", "pinned", cwd=tmp_path).stdout
+    assert "Hash covers: its name and version '1' only" in info
     (tmp_path / "params.txt").write_text("alpha=2\n")
     edit(tmp_path / "workflow.py", "FACTOR = 2", "FACTOR = 3")  # pinned by version: no re-run
     proc = run_cli("run", "workflow.py", "main", cwd=tmp_path)
@@ -101,3 +105,66 @@ def main(x: int = 1) -> list:
     assert {name: why for name, (_, why) in ran(proc.stderr).items()} == {
         "pinned": "version changed (1 -> 2)"}
     assert "['alpha=21', 3]" in proc.stdout
+
+
+def test_default_values_and_shared_small_constants_count_by_name(user_modules: Path) -> None:
+    (user_modules / "cd_defaults.py").write_text('''\
+A = 1
+B = 1
+SCALE = 2
+
+
+def helper(x, scale=SCALE):
+    return x * scale
+
+
+def body(x):
+    return helper(x) + A + B
+''')
+    module = importlib.import_module("cd_defaults")
+    deps = dependencies(module.body)
+    assert {"constant cd_defaults:A", "constant cd_defaults:B",
+            "constant cd_defaults:helper() defaults", "function cd_defaults:helper"} == set(deps)
+    module.SCALE = 3  # a default is evaluated once, at def: only a re-definition changes it
+    assert dependencies(module.body) == deps
+
+
+def test_an_unhashable_hash_includes_is_a_clear_error_at_the_decorator() -> None:
+    import threading
+
+    from remit import task
+    from remit.errors import TaskError
+
+    def locked() -> int:
+        return 1
+
+    with pytest.raises(TaskError, match=r"hash_includes=\.\.\.\) on locked: item 0 cannot be "
+                                        r"hashed: cannot hash a value of type _thread.lock"):
+        task(hash_includes=[threading.Lock()])(locked)
+    with pytest.raises(TaskError, match="must be a list"):
+        task(hash_includes="params.txt")(locked)
+
+
+def test_cached_and_partial_helpers_count_by_their_source(user_modules: Path) -> None:
+    (user_modules / "cd_wrapped.py").write_text('''\
+import functools
+
+
+@functools.lru_cache
+def lookup(x):
+    return x + 1
+
+
+def scale(x, factor):
+    return x * factor
+
+
+double = functools.partial(scale, factor=2)
+
+
+def body(x):
+    return lookup(x) + double(x)
+''')
+    deps = dependencies(importlib.import_module("cd_wrapped").body)
+    assert {"function cd_wrapped:lookup", "function cd_wrapped:scale",
+            "constant cd_wrapped:double bound"} <= set(deps)

@@ -103,3 +103,25 @@ def test_alembic_upgrade_builds_the_same_schema(db_uri: str) -> None:
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), models.metadata) == []
     engine.dispose()
+
+
+@task(check_valid="shallow")
+def shallow_fan(n: int) -> list:
+    return [inc(i) for i in range(n)]
+
+
+def test_shallow_cache_and_tags(db_uri: str, tmp_path: Path) -> None:
+    from remit import apply_tags
+    from remit.hashing import hash_value
+
+    runs.clear()
+    result, _, _ = run(db_uri, tmp_path, apply_tags(shallow_fan(5), tags=[("kind", "incs")]))
+    assert result == [1, 2, 3, 4, 5] and len(runs) == 5
+    result, log, _ = run(db_uri, tmp_path, shallow_fan(5))
+    assert result == [1, 2, 3, 4, 5] and len(runs) == 5
+    assert log.counts["tests.db.backends.shallow_fan"]["CACHED"] == 1
+    assert "tests.db.backends.inc" not in log.counts  # served whole, children not replayed
+    engine = create_engine(db_uri)
+    with engine.connect() as conn:
+        assert Query(conn).tags(hash_value([1, 2, 3, 4, 5])) == {"kind": "incs"}
+    engine.dispose()

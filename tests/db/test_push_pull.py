@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import invoke_cli, run_cli
+from remit.db.models import metadata
+from tests.conftest import invoke_cli, run_cli, status_row
 
 WORKFLOW = '''
-from remit import task
+from remit import File, task
 
 remit_namespace = "pushpull"
 
@@ -26,12 +27,18 @@ def square(x: int) -> int:
 
 
 @task()
+def save(path: str, n: int) -> File:
+    out = File(path)
+    out.write(str(n))
+    return out
+
+
+@task(check_valid="shallow")
 def main(n: int = 3, big: int = 70_000) -> list:
-    return [square(i) for i in range(n)] + [bytes(big)]
+    return [square(i) for i in range(n)] + [bytes(big), save(f"out{n}.txt", n)]
 '''
 
-COUNTED = ("execution", "job", "task", "call_node", "call_edge", "argument", "evaluation",
-           "value", "tag")
+COUNTED = tuple(table.name for table in metadata.sorted_tables)  # every table travels
 
 
 @pytest.fixture
@@ -103,7 +110,9 @@ def test_push_and_pull_through_postgres(tmp_path: Path, postgres_db: str) -> Non
 
     # What was pulled serves the cache and shows in remit log, tags included.
     rerun = run_cli("run", "workflow.py", "main", "--n", "4", cwd=laptop)
-    assert rerun.returncode == 0 and "Run    Job" not in rerun.stderr
+    assert rerun.returncode == 0, rerun.stderr
+    assert status_row(rerun.stderr, "pushpull.square") == [0, 0, 0, 4, 0, 4]
+    assert "File out4.txt in the cached result changed or is gone" in rerun.stderr  # not here
     assert "owner=laptop" in invoke_cli("tag", "list", exec_id[:8], cwd=colleague).stdout
     # A tag changed on one side is updated, not duplicated, on the other.
     invoke_cli("tag", "add", exec_id[:8], "owner=team", cwd=laptop)

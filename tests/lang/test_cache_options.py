@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,9 +10,15 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from remit import CacheScope, task
+from remit.config import Config
 from remit.db import models
+from remit.db.backend import Backend
+from remit.db.recorder import ProvenanceRecorder
+from remit.db.transfer import copy_executions
 from remit.errors import TaskError
-from remit.prov import no_prov
+from remit.functools import no_prov
+from remit.progress import RunLog
+from remit.scheduler import Scheduler
 from remit.task import _registry
 
 remit_namespace = "tests.lang.cache_options"
@@ -86,6 +93,16 @@ def twice(scope: str) -> list:
     return [fn(1), fn(1)]
 
 
+class Submitted:
+    """Hook listener noting each job sent to an executor, with the reason it ran."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, str]] = []
+
+    def on_job_submit(self, job) -> None:
+        self.jobs.append((job.task.name, job.reason))
+
+
 @pytest.mark.parametrize("scope, first_run, second_run", [
     ("NONE", 2, 2),      # never reused, not even the identical call in the same run
     ("CSE", 1, 1),       # reused within the run only
@@ -96,8 +113,12 @@ def test_cache_scope(make_scheduler, scope: str, first_run: int, second_run: int
     assert make_scheduler().run(twice(scope)) == [1, 1]
     assert len(calls) == first_run
     calls.clear()
-    assert make_scheduler().run(twice(scope)) == [1, 1]
+    again = make_scheduler()
+    again.hooks.add(submitted := Submitted())
+    assert again.run(twice(scope)) == [1, 1]
     assert len(calls) == second_run
+    reasons = [reason for name, reason in submitted.jobs if name == "counted"]
+    assert reasons == [f"cache_scope={scope}"] * second_run  # why each one ran
 
 
 def test_cache_scope_enum_and_bad_values() -> None:
@@ -148,3 +169,20 @@ def test_prov_false_and_no_prov_are_evaluated_but_not_recorded(
     # prov=False calls are never reused; no_prov's result is served whole (shallow).
     assert calls == ["secret"]
     assert again.run_log.counts["remit.no_prov"]["CACHED"] == 1
+
+
+def test_a_copied_store_serves_shallow_calls(make_scheduler, tmp_path: Path) -> None:
+    first = make_scheduler()
+    first.run(root.with_options(check_valid="shallow")("shallow"))
+    copy = Backend(f"sqlite:///{tmp_path / 'copy.db'}", tmp_path / "copy-values")
+    try:
+        copy_executions(first.backend, copy, [first.execution.id])
+        log = RunLog(open(os.devnull, "w"))
+        again = Scheduler(Config(config_dir=tmp_path), copy,
+                          listeners=[ProvenanceRecorder(copy), log])
+        again.run(root.with_options(check_valid="shallow")("shallow"))
+    finally:
+        copy.close()
+    # The copy carries the subtree records: the whole tree is served from the root's result.
+    assert set(log.counts) == {"tests.lang.cache_options.root"}
+    assert log.counts["tests.lang.cache_options.root"]["CACHED"] == 1

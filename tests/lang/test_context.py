@@ -63,6 +63,8 @@ def test_a_context_change_reruns_only_the_tasks_that_read_it(
     same = make_scheduler()
     assert same.run(main(), context={"my_tool": {"param": 10}})["values"][0] == "0:True:10"
     assert ran == []
+    # A run's context is its own: the next run of the same scheduler is back to the config's.
+    assert same.run(main())["values"][0] == "0:True:None"
 
 
 def test_update_context_reaches_the_calls_below(make_scheduler) -> None:
@@ -149,3 +151,20 @@ def test_bad_context_is_one_clear_error(config_dir: Path, setup, message: str) -
         load_context(load_config(config_dir))
     with pytest.raises(ConfigError, match="expected KEY.PATH=VALUE"):
         parse_assignment("novalue")
+
+
+def test_a_shallow_cached_call_is_not_served_in_another_context(make_scheduler) -> None:
+    @task(name="add3")
+    def add3(a: int, b: int, offset: int = get_context("offset", 0)) -> int:
+        return a + b + offset
+
+    @task(name="shallow_foo", check_valid="shallow")
+    def shallow_foo() -> int:
+        return add3(1, 2)
+
+    assert make_scheduler().run(shallow_foo()) == 3
+    assert make_scheduler().run(shallow_foo.update_context(offset=1)()) == 4
+    again = make_scheduler()
+    assert again.run(shallow_foo()) == 3
+    assert again.run_log.counts["tests.lang.context.shallow_foo"]["CACHED"] == 1
+    assert "tests.lang.context.add3" not in again.run_log.counts  # served whole

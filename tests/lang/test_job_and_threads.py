@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, select
 
 from remit import JobInfo, task
@@ -76,3 +77,25 @@ def test_fork_and_join_thread(make_scheduler) -> None:
     assert events == ["make_thread", "take_thread", "double done"]
     assert ended["make_thread"] < ended["slow_double"]
     assert ended["take_thread"] >= ended["slow_double"]
+
+
+@task(cache=False)
+def failing(x: int) -> int:
+    raise ValueError(f"thread failed on {x}")
+
+
+@task(cache=False)
+def fork_failing(x: int) -> object:
+    return fork_thread(failing(x))
+
+
+@task(cache=False)
+def join_failing(x: int) -> int:
+    return take_thread(fork_failing(x))
+
+
+def test_a_failed_thread_fails_the_join(make_scheduler) -> None:
+    with pytest.raises(ValueError, match="thread failed on 4"):
+        make_scheduler().run(join_failing(4))
+    with pytest.raises(TypeError, match=r"join_thread\(\) needs a Thread from fork_thread\(\)"):
+        make_scheduler().run(take_thread(5))

@@ -67,6 +67,10 @@ def test_tags_and_context_from_the_command_line(tmp_path: Path) -> None:
     save_job = run_cli("log", _job_id(project, "tagdemo.save"), cwd=project).stdout
     assert "Tags: rows=63" in save_job
     assert "Tags: kind=result" in run_cli("log", "out.txt", cwd=project).stdout
+    # `remit tag list` finds them too: the task tag on the task and on its job.
+    listed = run_cli("tag", "list", "stage=align", cwd=project).stdout
+    assert re.search(r"^task +\w{12}  stage=align$", listed, re.M)
+    assert re.search(r"^job +[-\w]{12}  stage=align$", listed, re.M)
 
     # --context overrides the file; only align (which reads it) and its consumers re-run.
     again = run_cli("run", "--context-file", "ctx.json", "--context", "align.scale=2",

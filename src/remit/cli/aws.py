@@ -90,6 +90,9 @@ def _recorded(config_dir: str | None, prefix: str) -> tuple[str, list[str]]:
             if len(found) != 1:
                 if found:
                     raise click.ClickException(f"execution id {prefix!r} is ambiguous")
+                if prefix == "-":
+                    raise click.ClickException("no executions recorded yet; `remit log` lists "
+                                               "them")
                 return prefix, []
             batch_ids = list(conn.execute(
                 select(m.tag.c.value).join(m.job, m.job.c.id == m.tag.c.entity_id)

@@ -45,7 +45,14 @@ def parse_cutoff(text: str, now: float) -> float:
 @click.option("--dry-run", is_flag=True, help="Delete nothing; list what would be deleted.")
 @click.option("-c", "--config", "config_dir", metavar="DIR", help="Config directory.")
 def gc(older_than: str, dry_run: bool, config_dir: str | None) -> None:
-    """Delete stored values and scratch objects no recent call refers to."""
+    """Delete stored values and scratch objects no recent call refers to.
+
+    \b
+    Examples:
+      remit gc --dry-run                  list what 30 days of history no longer need
+      remit gc --older-than 7d            keep only what calls of the last week need
+      remit gc --older-than 2026-11-01    keep what calls since November 1st need
+    """
     from remit.config import load_config
     from remit.db.backend import Backend
     from remit.errors import RemitError

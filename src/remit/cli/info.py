@@ -36,6 +36,14 @@ def info(workflow: str, task_name: str) -> None:
     options = {k: v for k, v in task.options.items() if k != "executor"}
     click.echo("  Options:   " + (", ".join(f"{k}={v!r}" for k, v in sorted(options.items()))
                                  or "(none)"))
+    if task.version is not None:
+        click.echo(f"  Hash covers: its name and version {task.version!r} only")
+    else:  # codedeps.py labels: function/class/constant MODULE:NAME, library DIST (version)
+        deps = [label for label in task.code_deps if not label.startswith("task ")]
+        click.echo("  Hash covers: its source" + (", and:" if deps else " only"))
+        for label in deps:
+            version = task.code_deps[label] if label.startswith("library ") else ""
+            click.echo(f"    {label} {version}".rstrip())
     click.echo("  Parameters:")
     for line in parameter_lines(task) or ["(none)"]:
         click.echo("    " + line)

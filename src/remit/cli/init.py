@@ -37,6 +37,23 @@ _SCHEDULER = """\
 ; job_status_interval = 20
 ; Seconds between provenance writes while jobs run.
 ; flush_interval = 1
+; Context for get_context(...): a JSON tree, and/or a JSON file (see also [context]).
+; context = {"my_tool": {"flag": true}}
+; context_file = context.json
+"""
+
+_CONTEXT = """\
+; Context variables for get_context("path.to.value"), one dotted path per line (JSON or text).
+; [context]
+; my_tool.flag = true
+"""
+
+_REPORT = """\
+; Cost estimates of `remit report` for AWS Batch jobs.
+; [report]
+; family = m5               ; instance family for CPU jobs (default: c5, m5 or r5 by shape)
+; gpu_family = g4dn
+; prices = {"m5": {"vcpus": 2, "memory": 8, "gpus": 0, "usd_per_hour": 0.096}}
 """
 
 _LOCAL = """\
@@ -66,9 +83,11 @@ def _batch_section() -> str:
                 "queue": "YOUR_QUEUE", "s3_scratch": "s3://YOUR_BUCKET/remit/"}
     for item in dataclasses.fields(BatchOptions):
         if item.name in REQUIRED:
-            lines.append(f"; {item.name} = {examples.get(item.name, '')}   ; required")
+            lines.append(f"; {item.name} = {examples.get(item.name, '')}   ; (required)")
             continue
-        lines.append(f"; {item.name} = {_ini_value(_default(item))}".rstrip())
+        default = _default(item)
+        text = _ini_value(default) if default not in (None, "", ()) else "   ; (not set)"
+        lines.append(f"; {item.name} = {text}")
     return "\n".join(lines) + "\n"
 
 
@@ -87,6 +106,10 @@ def _ini_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dict):
         return json.dumps(value)
+    if isinstance(value, tuple) and all(isinstance(v, tuple) for v in value):  # retry_on
+        from remit.executors.aws_batch.failures import DEFAULT_RETRY_ON
+
+        return DEFAULT_RETRY_ON
     if isinstance(value, tuple):
         return " ".join(value)
     return str(value)
@@ -95,8 +118,8 @@ def _ini_value(value: Any) -> str:
 def default_ini(config_dir: Path) -> str:
     """The text of a new remit.ini for ``config_dir``."""
     return "\n".join([
-        _HEADER, _BACKEND.format(config_dir=config_dir), _SCHEDULER, _LOCAL, _batch_section(),
-        _DOCKER,
+        _HEADER, _BACKEND.format(config_dir=config_dir), _SCHEDULER, _CONTEXT, _REPORT, _LOCAL,
+        _batch_section(), _DOCKER,
     ])
 
 

@@ -143,6 +143,8 @@ class _LogView:
         duration = job["end_time"] - job["start_time"] if job["end_time"] else None
         self.echo(f"{indent}Duration: {format_duration(duration)}")
         self.echo(f"{indent}Executor: {job['executor']}")
+        if job["reason"]:  # why it ran instead of coming from the cache (`remit why`)
+            self.echo(f"{indent}Ran because: {job['reason']}")
         self._tags(job["id"], indent)
         if job["error"]:
             self.echo(f"\n{indent}  Error:")

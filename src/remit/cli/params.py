@@ -84,6 +84,25 @@ class EnumType(click.ParamType):
         self.fail(f"{text!r} is not a {self.name}; choose one of: {choices}", param, ctx)
 
 
+class LiteralType(click.ParamType):
+    """One of a ``Literal[...]``'s values, given as text (``Literal[1, 2]`` gives ints)."""
+
+    name = "choice"
+
+    def __init__(self, values: tuple[Any, ...]) -> None:
+        self.values = values
+
+    def get_metavar(self, param: Any, ctx: Any = None) -> str:
+        return "[" + "|".join(str(v) for v in self.values) + "]"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        for choice in self.values:
+            if value == choice or str(choice) == str(value):
+                return choice
+        options = ", ".join(str(v) for v in self.values)
+        self.fail(f"{value!r} is not one of: {options}", param, ctx)
+
+
 class ParseArgType(click.ParamType):
     """A type that parses its own text: ``cls.parse_arg(raw_type, text)``."""
 
@@ -102,22 +121,43 @@ class ParseArgType(click.ParamType):
 
 
 class ConvertedType(click.ParamType):
-    """Builds a value of the annotated class from the option's text, e.g. File(path), or with
-    a ProxyValue registered for the class (remit.value)."""
+    """Builds a value of the annotated class from the option's text with
+    ``remit.value.parse_arg``: a registered ProxyValue's parser, the class's own
+    ``parse_arg``, else ``cls(text)`` (e.g. File(path))."""
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
         self.name = cls.__name__
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        from remit.value import parse_arg
-
         if isinstance(value, self.cls):
             return value
+        from remit.value import parse_arg
+
         try:
             return parse_arg(self.cls, value)
         except Exception as exc:
             self.fail(f"{value!r} is not a valid {self.name}: {exc}", param, ctx)
+
+
+class JSONOrText(click.ParamType):
+    """An un-annotated parameter whose default is lazy: JSON if it parses, else the text."""
+
+    name = "VALUE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+
+
+def _is_lazy(value: Any) -> bool:
+    from remit.expression import Expression
+
+    return isinstance(value, Expression)
 
 
 class BoolText(click.ParamType):
@@ -138,9 +178,11 @@ def param_type(annotation: Any, default: Any = _UNSET) -> tuple[click.ParamType,
     if annotation is inspect.Parameter.empty or annotation in (typing.Any, object):
         if default is _UNSET or default is None:
             return click.STRING, False, None
+        if _is_lazy(default):  # e.g. get_context("x.y", 1): the value comes at run time
+            return JSONOrText(), False, None
         annotation = type(default)
-    if hasattr(annotation, "parse_arg"):
-        return ParseArgType(annotation, annotation), False, None
+    if isinstance(annotation, type) and hasattr(annotation, "parse_arg"):
+        return ConvertedType(annotation), False, None
     origin = typing.get_origin(annotation)
     if origin is not None and hasattr(origin, "parse_arg"):
         return ParseArgType(origin, annotation), False, None
@@ -150,8 +192,7 @@ def param_type(annotation: Any, default: Any = _UNSET) -> tuple[click.ParamType,
             return param_type(options[0])
         return click.STRING, False, None
     if origin is typing.Literal:
-        values = typing.get_args(annotation)
-        return click.Choice([str(v) for v in values]), False, None
+        return LiteralType(typing.get_args(annotation)), False, None
     if origin in _SEQUENCES:
         args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
         if len(set(args)) == 1 or (origin is not tuple and args):

@@ -1,7 +1,8 @@
 """`remit run --rerun EXEC_ID`: what a recorded execution ran, to run it again.
 
 Reads the execution's command line (workflow, task, task options) and, when its root call
-finished, the argument values it was called with from the store, so the rerun's call has the
+finished, the argument values it was called with from the store (loaded once the workflow is
+imported), so the rerun's call has the
 same hashes and is served from the cache where nothing changed. Reads only; runs nothing.
 """
 
@@ -26,7 +27,25 @@ class RecordedRun:
     workflow: str
     task_name: str
     task_args: tuple[str, ...]
-    kwargs: dict[str, Any] | None
+    argument_hashes: dict[str, str]
+    options: dict[str, Any]  # the recorded command line's remit options (context, tags)
+
+    def load_kwargs(self, config: Any) -> dict[str, Any] | None:
+        """The root call's argument values from the store (load after importing the workflow,
+        so its classes unpickle), or None when some are not stored: reparse ``task_args``."""
+        from remit.db.backend import Backend
+
+        if not self.argument_hashes or any(n.startswith("*") for n in self.argument_hashes):
+            return None
+        with remit_errors():
+            backend = Backend.for_config_dir(config.config_dir, config.backend, read_only=True)
+            try:
+                values = backend.load_values(list(self.argument_hashes.values()))
+            finally:
+                backend.close()
+        if not all(h in values for h in self.argument_hashes.values()):
+            return None
+        return {name: values[h] for name, h in self.argument_hashes.items()}
 
 
 def recorded_run(config: Any, prefix: str, command: click.Command) -> RecordedRun:
@@ -46,7 +65,6 @@ def recorded_run(config: Any, prefix: str, command: click.Command) -> RecordedRu
                     args = list(conn.execute(select(m.argument.c.name, m.argument.c.value_hash)
                                              .where(m.argument.c.call_hash == root.call_hash)))
             argv = json.loads(row["argv"])
-            values = backend.load_values([a.value_hash for a in args]) if args else {}
         finally:
             backend.close()
     with command.make_context("run", list(argv[2:]), resilient_parsing=True) as ctx:
@@ -54,11 +72,9 @@ def recorded_run(config: Any, prefix: str, command: click.Command) -> RecordedRu
     if not params.get("workflow") or not params.get("task_name"):
         raise click.ClickException(f"execution {row['id'][:8]} was not a `remit run FILE TASK` "
                                    f"({' '.join(argv)}); it cannot be rerun")
-    kwargs: dict[str, Any] | None = None
-    if args and all(a.value_hash in values and not a.name.startswith("*") for a in args):
-        kwargs = {a.name: values[a.value_hash] for a in args}
     return RecordedRun(row["id"], argv, params["workflow"], params["task_name"],
-                       tuple(params.get("task_args") or ()), kwargs)
+                       tuple(params.get("task_args") or ()),
+                       {a.name: a.value_hash for a in args}, dict(params))
 
 
 def _find_execution(conn: Any, prefix: str) -> Any:

@@ -34,16 +34,16 @@ from remit.progress import log_line
               help="Print every job's Run/Cached line (by default, past 20 per task, a summary).")
 @click.option("-c", "--config", "config_dir", metavar="DIR",
               help="Config directory (default: nearest .remit/, or $REMIT_CONFIG).")
+@click.option("--pdb", "use_pdb", is_flag=True,
+              help="On failure, open the Python debugger where the (local) task failed.")
+@click.option("--rerun", "rerun_id", metavar="EXEC_ID",
+              help="Run an execution again with its recorded workflow, task and arguments.")
 @click.option("--context", "context_items", multiple=True, metavar="KEY.PATH=VALUE",
               help="Set a context variable (value: JSON or text); repeatable.")
 @click.option("--context-file", "context_files", multiple=True, metavar="FILE",
               help="Merge a JSON context file; repeatable.")
 @click.option("-t", "--tag", "tag_items", multiple=True, metavar="KEY=VALUE",
               help="Tag the execution; repeatable.")
-@click.option("--pdb", "use_pdb", is_flag=True,
-              help="On failure, open the Python debugger where the (local) task failed.")
-@click.option("--rerun", "rerun_id", metavar="EXEC_ID",
-              help="Run an execution again with its recorded workflow, task and arguments.")
 @click.option("-h", "--help", "show_help", is_flag=True, help="Show this message and exit.")
 @click.argument("workflow", required=False)
 @click.argument("task_name", required=False)
@@ -55,11 +55,11 @@ def run(
     dry_run: bool,
     verbose: bool,
     config_dir: str | None,
+    use_pdb: bool,
+    rerun_id: str | None,
     context_items: tuple[str, ...],
     context_files: tuple[str, ...],
     tag_items: tuple[str, ...],
-    use_pdb: bool,
-    rerun_id: str | None,
     show_help: bool,
     workflow: str | None,
     task_name: str | None,
@@ -81,17 +81,13 @@ def run(
         raise click.UsageError(f"no such option: {workflow} (remit's own options come before "
                                "WORKFLOW; see remit run --help)")
     from remit.config import load_config
-    from remit.context import extra_context
-    from remit.tags import parse_tag_option
 
     try:
         config = load_config(config_dir)
-        context = extra_context(context_files, context_items)
-        tags = [parse_tag_option(item) for item in tag_items]
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
     argv = ["remit", "run", *sys.argv[2:]] if sys.argv[1:2] == ["run"] else ["remit", "run"]
-    recorded_kwargs = None
+    recorded = None
     if rerun_id:
         if workflow or task_name:
             raise click.UsageError("--rerun takes no WORKFLOW or TASK: they are recorded")
@@ -99,21 +95,32 @@ def run(
 
         recorded = recorded_run(config, rerun_id, run)
         workflow, task_name, task_args = recorded.workflow, recorded.task_name, recorded.task_args
-        argv, recorded_kwargs = recorded.argv, recorded.kwargs
+        argv = recorded.argv
+        context_items = context_items or recorded.options.get("context_items", ())
+        context_files = context_files or recorded.options.get("context_files", ())
+        tag_items = tag_items or recorded.options.get("tag_items", ())
         log_line(f"Rerun of Exec {recorded.execution_id[:8]}: {' '.join(argv[1:])}")
     if show_help or not workflow or not task_name:
         click.echo(ctx.get_help())
         ctx.exit(0 if show_help else 2)
+    from remit.context import extra_context
+    from remit.tags import parse_tag_option
+
+    try:
+        context = extra_context(context_files, context_items)
+        tags = [parse_tag_option(item) for item in tag_items]
+    except RemitError as exc:
+        raise click.ClickException(str(exc)) from None
     task = _load_task(workflow, task_name)
     if task is None:  # `remit run FILE help`
         return
-    if recorded_kwargs is not None:
-        kwargs = recorded_kwargs
-    else:
+    kwargs = recorded.load_kwargs(config) if recorded is not None else None
+    if kwargs is None:
         from remit.cli.params import parse_task_args
 
         if task_args[:1] == ("--",):  # `remit run FILE TASK -- --x 1`: remit's options ended
             task_args = task_args[1:]
+        _misplaced_run_option(ctx, task, task_args)
         kwargs = parse_task_args(task, task_args, f"remit run {workflow} {task_name}")
     if dry_run:
         from remit.dryrun import dry_run as plan
@@ -127,6 +134,20 @@ def run(
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
+
+
+def _misplaced_run_option(ctx: click.Context, task: Any, task_args: tuple[str, ...]) -> None:
+    """`remit run FILE TASK --no-cache`: say where remit's own options go."""
+    from remit.cli.params import task_options
+
+    own = {opt for param in ctx.command.params for opt in getattr(param, "opts", ())
+           if opt not in ("-h", "--help")}
+    theirs = {opt for param in task_options(task) for opt in param.opts}
+    for arg in task_args:
+        name = arg.split("=", 1)[0]
+        if name in own and name not in theirs:
+            raise click.UsageError(f"{name} is an option of remit run, not of the task: put it "
+                                   f"before WORKFLOW (remit run {name} ... FILE TASK)")
 
 
 def _load_task(workflow: str, task_name: str) -> Any:

@@ -31,13 +31,19 @@ def config_option(func: F) -> F:
 
 @contextmanager
 def remit_errors() -> Iterator[None]:
-    """Turn a RemitError raised inside into a one-line click error (exit status 1)."""
+    """Turn a RemitError (or a database error) raised inside into a one-line click error
+    (exit status 1)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from remit.errors import RemitError
 
     try:
         yield
     except RemitError as exc:
         raise click.ClickException(one_line(str(exc))) from None
+    except SQLAlchemyError as exc:  # e.g. writing to a read-only store
+        message = one_line(str(getattr(exc, "orig", None) or exc))
+        raise click.ClickException(f"the provenance store refused: {message}") from None
 
 
 def one_line(message: str) -> str:

@@ -1,4 +1,4 @@
-"""`remit tag list|add|rm`: key/value tags on executions, jobs, values and Files.
+"""`remit tag list|add|rm`: key/value tags on executions, jobs, tasks, values and Files.
 
     remit tag list                       every tag
     remit tag list 3f2a9c1b              the tags of one execution, job, value or File
@@ -11,14 +11,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from remit.cli.store import config_option, open_store, remit_errors
 
+if TYPE_CHECKING:
+    from remit.db.tags import Entity
+
 
 @click.group()
 def tag() -> None:
-    """List, add and remove tags on executions, jobs, values and Files.
+    """List, add and remove tags on executions, jobs, tasks, values and Files.
 
     \b
     Examples:
@@ -88,7 +93,7 @@ def list_tags(items: tuple[str, ...], limit: int, config_dir: str | None) -> Non
 @click.argument("pairs", nargs=-1, required=True)
 @config_option
 def add(entity: str, pairs: tuple[str, ...], config_dir: str | None) -> None:
-    """Add KEY=VALUE tags to an execution, job, value or File (by id prefix).
+    """Add KEY=VALUE tags to an execution, job, task, value or File (by id prefix).
 
     \b
     Example:
@@ -111,7 +116,7 @@ def add(entity: str, pairs: tuple[str, ...], config_dir: str | None) -> None:
 @click.argument("keys", nargs=-1, required=True)
 @config_option
 def rm(entity: str, keys: tuple[str, ...], config_dir: str | None) -> None:
-    """Remove tags KEY (or KEY=VALUE) from an execution, job, value or File.
+    """Remove tags KEY (or KEY=VALUE) from an execution, job, task, value or File.
 
     \b
     Example:
@@ -131,7 +136,7 @@ def rm(entity: str, keys: tuple[str, ...], config_dir: str | None) -> None:
     click.echo(f"Removed {removed} tag(s) from {found.kind} {found.id[:12]}")
 
 
-def _resolve(prefix: str, config_dir: str | None):  # type: ignore[no-untyped-def]
+def _resolve(prefix: str, config_dir: str | None) -> Entity:
     from remit.db import tags
 
     backend = open_store(config_dir)

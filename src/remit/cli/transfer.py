@@ -20,6 +20,8 @@ import click
 from remit.cli.store import config_option, open_store, remit_errors, store_for_uri
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from remit.db.backend import Backend
 
 
@@ -40,7 +42,7 @@ def _transfer(src: Backend, dst: Backend, prefixes: tuple[str, ...], verb: str,
     click.echo(f"{verb} {len(ids)} execution(s) {where}: {report.summary()}")
 
 
-def _resolve(conn: object, prefixes: tuple[str, ...]) -> list[str]:
+def _resolve(conn: Connection, prefixes: tuple[str, ...]) -> list[str]:
     from sqlalchemy import select
 
     from remit.db import models as m
@@ -52,7 +54,7 @@ def _resolve(conn: object, prefixes: tuple[str, ...]) -> list[str]:
             query = query.order_by(m.execution.c.start_time.desc()).limit(1)
         else:
             query = query.where(m.execution.c.id.startswith(prefix, autoescape=True)).limit(2)
-        found = list(conn.execute(query).scalars())  # type: ignore[attr-defined]
+        found = list(conn.execute(query).scalars())
         if len(found) != 1:
             problem = "matches no execution" if not found else "is ambiguous"
             raise click.ClickException(f"{prefix!r} {problem}; `remit log` lists executions")

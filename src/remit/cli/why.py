@@ -17,35 +17,27 @@ from typing import Any
 
 import click
 
+from remit.cli.store import config_option, open_store, remit_errors
 from remit.display import format_time
 
 
 @click.command()
 @click.argument("target")
-@click.option("-c", "--config", "config_dir", metavar="DIR", help="Config directory.")
+@config_option
 def why(target: str, config_dir: str | None) -> None:
     """Say why a job ran instead of coming from the cache (TARGET: job id or File path).
 
-    Example: remit why 1a2b3c4d, or remit why results/counts.tsv
+    \b
+    Examples:
+      remit why 1a2b3c4d             a job, by id prefix
+      remit why results/counts.tsv   the job that produced this File
     """
-    from remit.config import load_config
-    from remit.dryrun import open_store_read_only
-    from remit.errors import RemitError
-
+    backend = open_store(config_dir)  # read-only: never creates or migrates a store
     try:
-        config = load_config(config_dir)
-        backend = open_store_read_only(config)
-        if backend is None:
-            raise click.ClickException(
-                f"no remit store in {config.config_dir}: nothing recorded yet; "
-                "`remit run FILE TASK` records runs")
-        try:
-            with backend.engine.connect() as conn:
-                _Why(conn).explain(target)
-        finally:
-            backend.close()
-    except RemitError as exc:
-        raise click.ClickException(str(exc)) from None
+        with remit_errors(), backend.engine.connect() as conn:
+            _Why(conn).explain(target)
+    finally:
+        backend.close()
 
 
 class _Why:

@@ -11,6 +11,7 @@ It knows nothing of executors, files' network code or the CLI; `remit log` reads
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ from remit.valuestore import UnusableValue, ValueStore
 DEFAULT_MIN_STORE_SIZE = 64 * 1024
 _CHUNK = 500
 _SEEN_LIMIT = 50_000
+_MAX_PENDING = 50_000
 
 
 class Backend:
@@ -83,7 +85,11 @@ class Backend:
 
             return connect_read_only(self.db_uri)
         if self.db_uri.startswith("sqlite:///"):
-            Path(self.db_uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(self.db_uri[len("sqlite:///"):]).parent
+            folder.mkdir(parents=True, exist_ok=True)
+            if not os.access(folder, os.W_OK):
+                raise DBError(f"{folder} is read-only, so nothing can be recorded there; "
+                              "make it writable or pass --config DIR of a writable store")
         try:
             engine = create_engine(self.db_uri)
         except Exception as exc:
@@ -180,11 +186,17 @@ class Backend:
     # -- buffered writes --------------------------------------------------------------------
 
     def add(self, table: Table, key: Any, row: dict[str, Any]) -> None:
-        """Buffer a row; a later row with the same key replaces it before the flush."""
+        """Buffer a row; a later row with the same key replaces it before the flush.
+
+        Past ``_MAX_PENDING`` rows the buffer is written at once, so one call with a million
+        children does not hold a million rows in memory.
+        """
         rows = self._rows.setdefault(table.name, {})
         if key not in rows:
             self._pending += 1
         rows[key] = row
+        if self._pending >= _MAX_PENDING:
+            self.flush()
 
     def add_value(self, value_hash: str, value: Any) -> None:
         """Buffer a value row once per hash (serializing it only the first time)."""
@@ -250,7 +262,7 @@ class Backend:
                                          column_keys=[c.name for c in table.columns])
             self._compiled[table.name] = compiled
         keys = compiled.positiontup
-        conn.exec_driver_sql(compiled.string, [tuple(row.get(k) for k in keys) for row in batch])
+        conn.exec_driver_sql(compiled.string, [tuple(map(row.get, keys)) for row in batch])
 
     def _insert(self, table: Table) -> Any:
         statement = self._statements.get(table.name)
@@ -311,5 +323,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # 32 MiB of page cache (default 2): the indexes on hashes take random keys, and a big run's
+    # flushes otherwise spend a third of their time re-reading index pages.
+    cursor.execute("PRAGMA cache_size=-32768")
     cursor.close()
 

@@ -99,7 +99,7 @@ def file_paths(conn: Connection, value_hashes: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for chunk in _chunks(value_hashes):
         query = select(m.file.c.value_hash, m.file.c.path).where(m.file.c.value_hash.in_(chunk))
-        found.update(dict(conn.execute(query).tuples().all()))
+        found.update({key: value for key, value in conn.execute(query)})
     return found
 
 

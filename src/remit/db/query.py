@@ -88,7 +88,7 @@ class Query:
         """Tags recorded on a job or execution (e.g. its AWS Batch job id)."""
         rows = self.conn.execute(select(m.tag.c.key, m.tag.c.value)
                                  .where(m.tag.c.entity_id == entity_id).order_by(m.tag.c.key))
-        return dict(rows.tuples().all())
+        return {key: value for key, value in rows}
 
     def task(self, task_hash: str) -> RowMapping | None:
         """A task row by hash."""

@@ -44,7 +44,7 @@ class ProvenanceRecorder:
     def on_execution_start(self, execution: Execution) -> None:
         """Record the execution as RUNNING, with its tags, at once."""
         self._execution_row(execution)
-        self.on_tags(execution.id, getattr(execution, "tags", ()))
+        self.on_tags(execution.id, execution.tags)
         self.backend.flush()  # now: a run killed at once still leaves its row
 
     def on_tags(self, entity_id: str, tags: Any) -> None:

@@ -18,6 +18,7 @@ from remit.db import models as m
 from remit.jobs import Job
 
 _CHUNK = 400
+SUBTREE_CHANGED = "a task it calls changed; shallow check"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +33,12 @@ class ShallowHit:
 def check_shallow_cache(
     backend: Any, jobs: Sequence[Job], known_task_hashes: frozenset[str]
 ) -> dict[str, ShallowHit]:
-    """Hits by job id for calls whose whole recorded subtree uses only known task hashes."""
+    """Hits by job id for calls whose whole recorded subtree uses only known task hashes.
+
+    A job with a recorded result whose subtree holds a changed task gets ``job.reason``.
+    """
     wanted: dict[tuple[str, str, str], list[Job]] = {}
+    stale: set[tuple[str, str, str]] = set()
     for job in jobs:
         wanted.setdefault((job.task_hash, job.args_hash, job.context_hash), []).append(job)
     hits: dict[str, ShallowHit] = {}
@@ -56,7 +61,8 @@ def check_shallow_cache(
                     continue
                 subtree = frozenset(row.task_hashes.split())
                 if not subtree <= known_task_hashes:
-                    continue  # a task below this call changed (or is gone)
+                    stale.add(key)  # a task below this call changed (or is gone)
+                    continue
                 best = found.get(key)
                 if best is not None and best[0] >= row.timestamp:
                     continue
@@ -66,6 +72,9 @@ def check_shallow_cache(
     for key, (_, hit) in found.items():
         for job in wanted[key]:
             hits[job.id] = hit
+    for key in stale - set(found):
+        for job in wanted[key]:
+            job.reason = SUBTREE_CHANGED
     return hits
 
 
@@ -87,4 +96,4 @@ def subtree_task_hashes(job: Job) -> frozenset[str]:
     return job.subtree
 
 
-__all__ = ["ShallowHit", "check_shallow_cache", "subtree_task_hashes"]
+__all__ = ["SUBTREE_CHANGED", "ShallowHit", "check_shallow_cache", "subtree_task_hashes"]

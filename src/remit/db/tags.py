@@ -1,4 +1,4 @@
-"""Tags: key/value labels on executions, jobs, values and Files (the ``tag`` table).
+"""Tags: key/value labels on executions, jobs, tasks, values and Files (the ``tag`` table).
 
 Resolves what an id prefix names (an execution, a job, a value or a File's value), lists
 tags, finds what carries a tag, and adds or removes tags. Executors' tags (the AWS Batch job
@@ -9,6 +9,7 @@ writes on a connection; rendering belongs to ``cli/tag.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
@@ -16,7 +17,10 @@ from sqlalchemy.engine import Connection
 from remit.db import models as m
 from remit.errors import DBError
 
-KINDS = ("execution", "job", "file", "value")
+
+def _columns() -> tuple[tuple[str, Any], ...]:
+    return (("execution", m.execution.c.id), ("job", m.job.c.id),
+            ("file", m.file.c.value_hash), ("value", m.value.c.hash), ("task", m.task.c.hash))
 
 
 @dataclass(frozen=True)
@@ -28,17 +32,16 @@ class Entity:
 
 
 def resolve(conn: Connection, prefix: str) -> Entity:
-    """The one execution, job, File or value whose id starts with ``prefix``."""
+    """The one execution, job, task, File or value whose id starts with ``prefix``."""
     found: list[Entity] = []
-    for kind, column in (("execution", m.execution.c.id), ("job", m.job.c.id),
-                         ("file", m.file.c.value_hash), ("value", m.value.c.hash)):
+    for kind, column in _columns():
         rows = conn.execute(select(column).where(column.startswith(prefix, autoescape=True))
                             .limit(2)).scalars().all()
         for entity_id in rows:
             if not any(e.id == entity_id for e in found):
                 found.append(Entity(kind, entity_id))
     if not found:
-        raise DBError(f"no execution, job, value or File matches {prefix!r}; "
+        raise DBError(f"no execution, job, task, value or File matches {prefix!r}; "
                       "`remit log` lists executions and jobs")
     if len(found) > 1:
         names = ", ".join(f"{e.kind} {e.id[:12]}" for e in found[:4])
@@ -47,9 +50,8 @@ def resolve(conn: Connection, prefix: str) -> Entity:
 
 
 def kind_of(conn: Connection, entity_id: str) -> str:
-    """What a tagged id is: execution, job, file, value (or 'unknown')."""
-    for kind, column in (("execution", m.execution.c.id), ("job", m.job.c.id),
-                         ("file", m.file.c.value_hash), ("value", m.value.c.hash)):
+    """What a tagged id is: execution, job, file, value, task (or 'unknown')."""
+    for kind, column in _columns():
         if conn.execute(select(column).where(column == entity_id)).first() is not None:
             return kind
     return "unknown"
@@ -73,7 +75,7 @@ def find(conn: Connection, filters: dict[str, str | None], limit: int = 100
             match = match.where(m.tag.c.value == value)
         query = query.where(m.tag.c.entity_id.in_(match))
     query = query.order_by(m.tag.c.entity_id, m.tag.c.key).limit(limit)
-    return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+    return [(entity_id, key, value) for entity_id, key, value in conn.execute(query)]
 
 
 def add(conn: Connection, entity_id: str, tags: dict[str, str]) -> None:

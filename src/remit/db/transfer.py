@@ -2,7 +2,8 @@
 
 An execution travels with everything `remit log` and the cache need: its jobs, their tasks,
 the call nodes they reached (and the calls those made, through ``call_edge``), arguments,
-cache (``evaluation``) rows, values, Files, ``call_file`` links and the tags on any of them.
+cache (``evaluation``) rows, shallow-validity subtrees (``call_subtree``), values, Files,
+``call_file`` links and the tags on any of them.
 
 ``copy_executions(src, dst, ids)`` first collects the keys of those rows in ``src``, asks
 ``dst`` which keys it already has, and reads and writes only the missing rows, in one
@@ -24,7 +25,6 @@ from sqlalchemy.engine import Connection
 
 from remit.db import models as m
 from remit.db.backend import Backend
-from remit.errors import FileError
 
 _CHUNK = 400
 _UPDATED = {"execution": ("status", "end_time", "root_job_id"),
@@ -116,9 +116,12 @@ def closure(conn: Connection, execution_ids: Sequence[str]) -> dict[str, set[tup
     keys["call_file"] = {(c.call_hash, c.value_hash, c.role) for c in links}
     keys["file"] = {(c.value_hash,) for c in links}
     values |= {c.value_hash for c in links}
+    keys["call_subtree"] = {(s.call_hash, s.context_hash) for s in _column_in(
+        conn, select(m.call_subtree.c.call_hash, m.call_subtree.c.context_hash),
+        m.call_subtree.c.call_hash, calls)}
     keys["task"] = {(t,) for t in tasks}
     keys["value"] = {(v,) for v in values}
-    entities = {*execution_ids, *(j.id for j in jobs), *values}
+    entities = {*execution_ids, *(j.id for j in jobs), *values, *tasks}
     keys["tag"] = {(t.entity_id, t.key) for t in _column_in(
         conn, select(m.tag.c.entity_id, m.tag.c.key), m.tag.c.entity_id, entities)}
     return keys
@@ -176,13 +179,15 @@ def _update_changed(sconn: Connection, dconn: Connection, table: Table,
 
 
 def _move_value(src: Backend, dst: Backend, row: dict[str, Any]) -> dict[str, Any]:
-    """A value row for ``dst``: inline below its threshold, else written to its value store
-    (the bytes travel unchanged, so the row's ``data_hash`` still verifies them)."""
+    """A value row for ``dst``: inline below its threshold, else written to its value store.
+    The pickle bytes travel as they are, so the row's ``data_hash`` still proves them."""
+    from remit.errors import RemitError
+
     data = row.get("data")
     if row["storage"] == "store":
         try:
             data = src.store.read_bytes(row["hash"])
-        except (OSError, FileError):  # gone from the source's store: a cache miss everywhere
+        except (OSError, RemitError):  # gone from the source's store: a cache miss everywhere
             return row
     if data is None:
         return row

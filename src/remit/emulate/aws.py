@@ -54,6 +54,12 @@ class AWSStandIn:
       engine DOCKER_HOST names. No engine at ``start()`` is an error, unless
       ``container_fallback=True``: then jobs run as local processes, and a warning says so.
 
+    A job whose processes' resident memory exceeds its MEMORY requirement is killed as by
+    the OOM killer (exit code 137, "OutOfMemoryError: Container killed due to memory usage"),
+    one that outlives its timeout ends with "Job attempt duration exceeded timeout", and
+    ``terminate_host`` and ``set_image_missing`` inject the other failures AWS reports; retries
+    follow the job's retryStrategy, ``evaluateOnExit`` rules included.
+
     Use as a context manager or call ``start()``/``stop()``. Only one stand-in may run in a
     process at a time (moto's state is global); each ``start()`` begins with empty backends.
     """
@@ -190,6 +196,17 @@ class AWSStandIn:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def terminate_host(self, job_id: str) -> bool:
+        """Fault injection: end the running job's attempt as AWS does when its instance goes
+        away (statusReason "Host EC2 (instance i-...) terminated.", no exit code); the job is
+        retried if its retryStrategy says so. False if the job is not running."""
+        return batch_runner.terminate_host(job_id)
+
+    def set_image_missing(self, image: str, missing: bool = True) -> None:
+        """Fault injection: jobs of ``image`` fail to start with AWS's
+        "CannotPullContainerError: ..." (as with ``containers=True`` when the engine lacks it)."""
+        batch_runner.set_image_missing(image, missing)
 
     def calls(self, caller: str | None = "client") -> Counter[str]:
         """API calls per operation name since the last reset, by ``caller``.

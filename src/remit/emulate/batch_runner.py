@@ -6,7 +6,9 @@ import with any other. ``install()`` replaces ``Job.run`` (each moto job is a th
 runner that caps concurrent jobs at ``max_jobs``, runs each attempt through the given launcher
 (``remit.emulate.processes``: warm or plain local processes; ``remit.emulate.containers``:
 containers) in a fresh directory with its output in CloudWatch Logs, and honours dependsOn,
-retries, timeouts, termination and array jobs. It also patches where moto differs from AWS in
+retries (``evaluateOnExit`` rules too), timeouts, memory limits (an OOM kill of local
+processes), termination and array jobs, and can fail jobs as AWS does (a lost host, an image
+that cannot be pulled). It also patches where moto differs from AWS in
 ways that break a client re-attaching to jobs: ListJobs scope and default status,
 ``arrayProperties`` in summaries, ``container.exitCode`` and duplicate AWS_BATCH_JOB_ID in
 DescribeJobs, array parents that never finish and SubmitJob's ignored ``retryStrategy``;
@@ -19,11 +21,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -56,6 +60,12 @@ LOG_GROUP = "/aws/batch/job"
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
 EXITED_REASON = "Essential container in task exited"
 STOPPED_REASON = "AWS stand-in stopped"
+OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
+OOM_EXIT_CODE = 137
+HOST_REASON = "Host EC2 (instance {instance}) terminated."
+PULL_REASON = ("CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+               "failed to resolve ref {image}: not found")
+MEMORY_CHECK_INTERVAL = 0.05  # seconds between looks at a job's resident memory
 _NEVER = datetime(1970, 1, 1)  # moto's "not started yet"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
@@ -110,8 +120,9 @@ def reset_moto() -> None:
 
 class _Outcome(NamedTuple):
     exit_code: int | None
-    reason: str
-    retryable: bool
+    reason: str  # the attempt's statusReason
+    retryable: bool  # False: never retried (terminated, stand-in stopped)
+    container_reason: str = ""  # the attempt's container.reason
 
 
 class _Runner:
@@ -131,6 +142,8 @@ class _Runner:
         self.closed = False
         self.jobs: set[Job] = set()
         self.handles: dict[str, JobHandle] = {}
+        self.missing_images: set[str] = set()  # images whose pull fails
+        self.host_lost: dict[str, str] = {}  # job id -> statusReason of its lost host
 
     def run(self, job: Job) -> None:
         """Run a job (in its moto thread) from SUBMITTED to SUCCEEDED or FAILED."""
@@ -155,7 +168,7 @@ class _Runner:
                     outcome = self._attempt(job, attempt)
                 finally:
                     self._release()
-                if outcome.exit_code == 0 or not outcome.retryable:
+                if not _retried(strategy, outcome):
                     break
             self._finish(job, outcome)
         except Exception as err:  # a bug here must fail the job, not leave it hanging
@@ -216,6 +229,8 @@ class _Runner:
         container: dict[str, Any] = {"logStreamName": stream}
         if outcome.exit_code is not None:
             container["exitCode"] = outcome.exit_code
+        if outcome.container_reason:
+            container["reason"] = outcome.container_reason
         job.attempts.append(
             {
                 "container": container,
@@ -228,11 +243,15 @@ class _Runner:
 
     def _execute(self, job: Job, attempt: int, stream: str, workdir: str) -> _Outcome:
         logs = job.backend.logs_backend
+        spec = self._spec(job, attempt, workdir)
         try:
-            handle = self.launcher.launch(self._spec(job, attempt, workdir))
+            if spec.image in self.missing_images:
+                raise LaunchError(PULL_REASON.format(image=spec.image))
+            handle = self.launcher.launch(spec)
         except LaunchError as err:  # no such executable or image, empty command
             _put_log(logs, stream, str(err))
-            return _Outcome(None, str(err), True)
+            reason = str(err).partition(":")[0]
+            return _Outcome(None, str(err), True, str(err) if reason.startswith("Cannot") else "")
         with self.lock:
             self.handles[job.job_id] = handle
             if job.stop:  # terminated while starting
@@ -241,6 +260,11 @@ class _Runner:
         job.status = JobStatus.RUNNING
         pump = threading.Thread(target=_pump, args=(logs, stream, handle.lines()), daemon=True)
         pump.start()
+        out_of_memory = threading.Event()
+        pid = getattr(handle, "pid", None)  # local processes; a container engine has its own
+        if spec.memory_mib and pid:
+            threading.Thread(target=_watch_memory, daemon=True,
+                             args=(handle, pid, spec.memory_mib, out_of_memory)).start()
         timed_out = False
         try:
             try:
@@ -255,10 +279,16 @@ class _Runner:
             pump.join()
         finally:
             handle.close()
+        with self.lock:
+            lost = self.host_lost.pop(job.job_id, None)
+        if lost is not None:
+            return _Outcome(None, lost, True)
         if timed_out:
-            return _Outcome(code, TIMEOUT_REASON, False)
+            return _Outcome(code, TIMEOUT_REASON, True)
         if job.stop:
             return _Outcome(code, job.job_stopped_reason or STOPPED_REASON, False)
+        if out_of_memory.is_set():
+            return _Outcome(OOM_EXIT_CODE, OOM_REASON, True, OOM_REASON)
         return _Outcome(code, EXITED_REASON, True)
 
     def _spec(self, job: Job, attempt: int, workdir: str) -> JobSpec:
@@ -297,6 +327,18 @@ class _Runner:
                 parent._mark_stopped(success=all(c.status == "SUCCEEDED" for c in children))
             self.job_ended.notify_all()
 
+    def terminate_host(self, job_id: str) -> bool:
+        """End a running job's attempt as AWS does when its instance goes away; False if the
+        job is not running."""
+        with self.lock:
+            handle = self.handles.get(job_id)
+            if handle is None:
+                return False
+            instance = "i-" + uuid.uuid4().hex[:17]
+            self.host_lost[job_id] = HOST_REASON.format(instance=instance)
+            handle.kill()
+            return True
+
     def kill(self, job: Job) -> None:
         """Kill the job, if running, and wake it if it waits for a slot or its dependencies."""
         with self.lock:
@@ -315,6 +357,73 @@ class _Runner:
             job.terminate(STOPPED_REASON)
         for job in jobs:
             job.join(timeout)
+
+
+def _retried(strategy: Mapping[str, Any], outcome: _Outcome) -> bool:
+    """Whether AWS Batch would retry after this failed attempt (attempts left aside).
+
+    With ``evaluateOnExit`` rules the first rule whose conditions all match decides, and no
+    match means retry (as AWS documents); without rules every failure is retried but a
+    timeout (the stand-in's behaviour before rules).
+    """
+    if outcome.exit_code == 0 or not outcome.retryable:
+        return False
+    rules = strategy.get("evaluateOnExit") or []
+    if not rules:
+        return outcome.reason != TIMEOUT_REASON
+    code = "" if outcome.exit_code is None else str(outcome.exit_code)
+    for rule in rules:
+        conditions = ((rule.get("onStatusReason"), outcome.reason),
+                      (rule.get("onReason"), outcome.container_reason),
+                      (rule.get("onExitCode"), code))
+        if all(pattern is None or _glob(pattern, value) for pattern, value in conditions):
+            return str(rule.get("action", "")).upper() == "RETRY"
+    return True
+
+
+def _glob(pattern: str, value: str) -> bool:
+    """AWS's evaluateOnExit patterns: exact, or a prefix when they end with ``*``."""
+    return value.startswith(pattern[:-1]) if pattern.endswith("*") else value == pattern
+
+
+def _watch_memory(handle: JobHandle, pid: int, limit_mib: int, exceeded: threading.Event
+                  ) -> None:
+    """Kill the job (as a container's OOM killer would) once its processes' resident memory
+    exceeds ``limit_mib``; returns when the job's process ``pid`` is gone."""
+    limit = limit_mib * 1024 * 1024
+    while True:
+        rss = _resident_bytes(pid)
+        if rss is None:
+            return
+        if rss > limit:
+            exceeded.set()
+            handle.kill()
+            return
+        time.sleep(MEMORY_CHECK_INTERVAL)
+
+
+def _resident_bytes(pid: int) -> int | None:
+    """Resident memory of a process and its descendants; None once it has exited."""
+    total, pending, seen = 0, [pid], set()
+    page = os.sysconf("SC_PAGE_SIZE")
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/statm") as statm:
+                total += int(statm.read().split()[1]) * page
+            with open(f"/proc/{current}/stat") as stat:
+                if stat.read().rpartition(")")[2].split()[0] == "Z" and current == pid:
+                    return None  # exited, not reaped yet
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    pending.extend(int(child) for child in children.read().split())
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            if current == pid:
+                return None
+    return total
 
 
 def _parent(job: Job) -> Job | None:
@@ -476,6 +585,20 @@ _PATCHES: dict[tuple[Any, str], Callable[..., Any]] = {
     (BatchBackend, "list_jobs"): _list_jobs,
     (BatchResponse, "submitjob"): _submitjob,
 }
+
+
+def terminate_host(job_id: str) -> bool:
+    """End a running job's attempt as "Host EC2 (instance i-...) terminated."; False if the
+    job is not running (see ``AWSStandIn.terminate_host``)."""
+    return _runner is not None and _runner.terminate_host(job_id)
+
+
+def set_image_missing(image: str, missing: bool = True) -> None:
+    """Make pulling ``image`` fail (or succeed again) for jobs started from now on."""
+    if _runner is None:
+        raise RuntimeError("the AWS stand-in's batch runner is not installed")
+    with _runner.lock:
+        (_runner.missing_images.add if missing else _runner.missing_images.discard)(image)
 
 
 def installed() -> bool:

@@ -186,6 +186,7 @@ class _Subprocess:
 
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
+        self.pid = proc.pid
 
     def lines(self) -> Iterator[bytes]:
         stdout = self.proc.stdout

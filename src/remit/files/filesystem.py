@@ -14,8 +14,8 @@ import importlib
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import IO, Any, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import IO, Any, NamedTuple, cast
 
 from remit.errors import FileError
 
@@ -105,6 +105,22 @@ class FileSystem(ABC):
     @abstractmethod
     def mkdirs(self, path: str) -> None:
         """Create the directory ``path`` and its parents (a no-op in object stores)."""
+
+    def iter_names(self, path: str, start_after: str = "") -> Iterator[str]:
+        """The rel_paths of ``list(path)`` greater than ``start_after``, in order, lazily.
+
+        Object stores fetch them a page at a time, so a caller may stop early and pay only for
+        the pages it read.
+        """
+        for entry in self.list(path):
+            if entry.rel_path > start_after:
+                yield entry.rel_path
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of the file from ``offset`` (object stores: one ranged read)."""
+        with self.open(path, "rb") as file:
+            file.seek(offset)
+            return cast(bytes, file.read(length))
 
 
 def get_scheme(path: str) -> str:

@@ -2,7 +2,8 @@
 
 Owns: the identity of an object (ETag and size from HeadObject or a listing), reads (streaming),
 writes (buffered to a local temporary file and uploaded on close, so an object appears whole or
-not at all), boto3's managed transfers (multipart above ``multipart_threshold``), server-side
+not at all), boto3's managed transfers for files and large objects (multipart above
+``multipart_threshold``; single requests below it), server-side
 copies, listings with the ListObjectsV2 paginator, and the translation of AWS errors into
 FileError messages naming the URL and the cause. Clients come from ``remit.aws``; boto3 is
 imported only once an s3:// path is used.
@@ -14,6 +15,7 @@ import builtins
 import contextlib
 import io
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from typing import IO, Any, cast
@@ -64,17 +66,35 @@ def _reason(exc: Any, url: str) -> str:
 @contextlib.contextmanager
 def _s3_errors(action: str, url: str, detail: str = "") -> Iterator[None]:
     """Turn AWS errors raised while doing ``action`` on ``url`` into FileError."""
-    from boto3.exceptions import Boto3Error
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         yield
     except ClientError as exc:
         raise FileError(f"cannot {action} {url}{detail}: {_reason(exc, url)}") from exc
-    except (BotoCoreError, Boto3Error) as exc:
+    except Exception as exc:
+        if not isinstance(exc, (BotoCoreError, *_boto3_errors())):
+            raise
         cause = exc.__context__  # boto3's S3UploadFailedError wraps a ClientError
         reason = _reason(cause, url) if isinstance(cause, ClientError) else str(exc)
         raise FileError(f"cannot {action} {url}{detail}: {reason}") from exc
+
+
+def _managed(name: str) -> Any:
+    """boto3's managed transfer ``name`` (upload_file, copy, ...) for a plain botocore client.
+
+    boto3 (and s3transfer, with its thread pools) is imported only here: small reads and
+    writes are single requests, so a job process that moves only pickles never loads it.
+    """
+    from boto3.s3 import inject
+
+    return getattr(inject, name)
+
+
+def _boto3_errors() -> tuple[type[Exception], ...]:
+    """boto3's own error class, if boto3 was imported (managed transfers); none otherwise."""
+    module = sys.modules.get("boto3.exceptions")
+    return (module.Boto3Error,) if module is not None else ()
 
 
 def _etag_info(etag: str, size: int) -> str:
@@ -139,7 +159,11 @@ class S3FileSystem(FileSystem):
         bucket, key = _object(path)
         client = aws.client("s3")
         with _s3_errors("write", path):
-            client.upload_fileobj(io.BytesIO(data), bucket, key, Config=self._transfer_config())
+            if len(data) < self.multipart_threshold:  # one PutObject, no transfer threads
+                client.put_object(Bucket=bucket, Key=key, Body=data)
+            else:
+                _managed("upload_fileobj")(client, io.BytesIO(data), bucket, key,
+                                           Config=self._transfer_config())
 
     def copy(self, src: str, dest: str) -> None:
         """Server-side copy (multipart for large objects); no bytes pass through here."""
@@ -147,16 +171,16 @@ class S3FileSystem(FileSystem):
         bucket, key = _object(dest)
         client = aws.client("s3")
         with _s3_errors("copy", src, f" to {dest}"):
-            client.copy(
-                {"Bucket": src_bucket, "Key": src_key}, bucket, key, Config=self._transfer_config()
-            )
+            _managed("copy")(client, {"Bucket": src_bucket, "Key": src_key}, bucket, key,
+                             Config=self._transfer_config())
 
     def put(self, local_path: str, path: str) -> None:
         """Upload a local file (multipart above ``multipart_threshold``)."""
         bucket, key = _object(path)
         client = aws.client("s3")
         with _s3_errors("upload", path, f" from {local_path}"):
-            client.upload_file(local_path, bucket, key, Config=self._transfer_config())
+            _managed("upload_file")(client, local_path, bucket, key,
+                                    Config=self._transfer_config())
 
     def get(self, path: str, local_path: str) -> None:
         """Download to a local file; boto3 writes a temporary file and renames it into place."""
@@ -164,7 +188,8 @@ class S3FileSystem(FileSystem):
         client = aws.client("s3")
         os.makedirs(os.path.dirname(os.path.abspath(local_path)), exist_ok=True)
         with _s3_errors("download", path):
-            client.download_file(bucket, key, local_path, Config=self._transfer_config())
+            _managed("download_file")(client, bucket, key, local_path,
+                                      Config=self._transfer_config())
 
     def remove(self, path: str) -> None:
         """Delete the object (deleting a missing object succeeds)."""
@@ -187,6 +212,28 @@ class S3FileSystem(FileSystem):
                         rel = obj["Key"][len(prefix) :]
                         entries.append(Entry(rel, _etag_info(obj["ETag"], obj["Size"])))
         return sorted(entries)
+
+    def iter_names(self, path: str, start_after: str = "") -> Iterator[str]:
+        """Keys under the prefix ``path/`` after ``start_after``, one ListObjectsV2 per 1,000."""
+        bucket, prefix = self._prefix(path)
+        client = aws.client("s3")
+        extra = {"StartAfter": prefix + start_after} if start_after else {}
+        with _s3_errors("list", path):
+            for page in client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix, **extra
+            ):
+                for obj in page.get("Contents", []):
+                    if not obj["Key"].endswith("/"):
+                        yield obj["Key"][len(prefix) :]
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        """One ranged GetObject."""
+        bucket, key = _object(path)
+        client = aws.client("s3")
+        byte_range = f"bytes={offset}-{offset + length - 1}"
+        with _s3_errors("read", path):
+            return cast(bytes, client.get_object(Bucket=bucket, Key=key, Range=byte_range)[
+                "Body"].read())
 
     def list_modified(self, path: str) -> builtins.list[tuple[str, float]]:
         """Every object under the prefix ``path/`` with its LastModified time."""

@@ -8,6 +8,8 @@ a scheduler and never touches the provenance database.
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import os
 import traceback
 from collections.abc import Sequence
@@ -32,19 +34,18 @@ class OneshotRequest:
     import_paths: Sequence[str] = field(default_factory=list)
     no_cache: bool = False
     array_job: bool = False
+    array_inputs: str | None = None  # an array's combined inputs (else jobs/HASH/input)
+    input_range: tuple[int, int] | None = None  # (offset, length) of the input within ``input``
 
 
 def resolve_array_slot(request: OneshotRequest) -> OneshotRequest:
     """For an array child: the input/output/error of the job at AWS_BATCH_JOB_ARRAY_INDEX."""
     index = int(os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "0"))
-    hashes = File(request.input).read().split()
-    root = scratch.scratch_of_array(request.input)
-    eval_hash = hashes[index]
-    return OneshotRequest(
-        request.module, request.task_name,
-        scratch.job_path(root, eval_hash, "input"), scratch.job_path(root, eval_hash, "output"),
-        scratch.job_path(root, eval_hash, "error"), request.code, request.import_paths,
-        request.no_cache, False,
+    slot = scratch.array_slot(request.input, index, request.array_inputs)
+    return dataclasses.replace(
+        request, input=slot.input, input_range=slot.input_range,
+        output=scratch.job_path(slot.root, slot.eval_hash, "output"),
+        error=scratch.job_path(slot.root, slot.eval_hash, "error"), array_job=False,
     )
 
 
@@ -65,7 +66,8 @@ def run_oneshot(request: OneshotRequest) -> int:
 
         load_workflow(request.module, request.import_paths or ["."])
         task = get_task(request.task_name)
-        args, kwargs = scratch.read_pickle(request.input)
+        args, kwargs = scratch.read_pickle(request.input, request.input_range)
+        _collect_garbage_from_here()
         result = task.func(*args, **kwargs)
         scratch.write_pickle(request.output, result, f"the result of {request.task_name}")
         return 0
@@ -74,6 +76,13 @@ def run_oneshot(request: OneshotRequest) -> int:
         print(text, end="", flush=True)
         _write_error(request.error, exc, text)
         return 1
+
+
+def _collect_garbage_from_here() -> None:
+    """Turn the collector (off during start-up: ``remit oneshot``) on for the task's own code,
+    with everything loaded so far frozen, so that its collections skip the AWS models."""
+    gc.freeze()
+    gc.enable()
 
 
 def _remove_stale(path: str) -> None:

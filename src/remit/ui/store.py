@@ -26,7 +26,9 @@ def readonly_engine(config: Config) -> Engine:
                 f"no provenance store at {path}; run a workflow first (remit run FILE TASK) "
                 "or point --config at the project's .remit directory"
             )
-        engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true",
+        from remit.db.readonly import sqlite_read_only_url  # immutable in a read-only .remit/
+
+        engine = create_engine(sqlite_read_only_url(path),
                                connect_args={"check_same_thread": False})
     else:
         try:

@@ -2,9 +2,11 @@
 identical tasks into array jobs), watches them with batched DescribeJobs, and reports results.
 
 Two threads of its own: the *submitter* takes queued jobs after a short grouping window,
-prepares their scratch files in parallel and submits; the *monitor* polls every job in
-flight in batches of 100, backing off while nothing changes. A restarted scheduler first
-lists the queue's in-flight jobs and re-attaches to those it would otherwise submit again.
+learns which of them already have an output in scratch (a listing, not a lookup per job),
+writes the others' inputs (one object per array) and submits them, recording each round in
+the submission ledger (``ledger.py``); the *monitor* polls every job in flight in batches of
+100, backing off while nothing changes. A restarted scheduler first reads the ledger and
+re-attaches to the jobs still in flight that it would otherwise submit again.
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ from remit.errors import (
     JobSubmitError,
     RemitError,
 )
+from remit.executors.aws_batch import ledger
+from remit.executors.aws_batch.failures import retry_strategy
 from remit.executors.aws_batch.jobdefs import get_or_create_job_def
+from remit.executors.aws_batch.ledger import Submission
 from remit.executors.aws_batch.monitor import BatchMonitor, Tracked
 from remit.executors.aws_batch.options import BatchOptions
 from remit.executors.aws_batch.preflight import Preflight, location
@@ -43,13 +48,13 @@ from remit.executors.base import (
 )
 from remit.files import File
 from remit.jobs import Job, JobFailure
+from remit.pickling import dumps
 from remit.progress import log_line
 from remit.remote import scratch
 from remit.remote.packaging import package_code
 
 GROUPING_WINDOW = 0.05  # seconds to wait for more jobs of a burst before submitting
 GROUPING_MAX_WAIT = 0.5
-_INFLIGHT = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
 _IO_THREADS = 16
 T = TypeVar("T")
 
@@ -59,6 +64,9 @@ class _Queued:
     job: Job
     opts: BatchOptions
     command_head: list[str] = field(default_factory=list)
+
+
+_Input = tuple[_Queued, bytes]  # a queued job and its pickled (args, kwargs)
 
 
 class AWSBatchExecutor(Executor):
@@ -76,7 +84,8 @@ class AWSBatchExecutor(Executor):
         self._threads: list[threading.Thread] = []
         self._code_urls: dict[tuple, str] = {}
         self._job_defs: dict[tuple, str] = {}
-        self._inflight: dict[str, str] | None = None
+        self._inflight: dict[tuple[str, str], dict[str, str]] = {}
+        self.ledger = ledger.Ledger()
         self._io = ThreadPoolExecutor(_IO_THREADS, thread_name_prefix=f"remit-{name}-io")
         self.monitor = BatchMonitor(self)
         self.outage = Outage(
@@ -96,7 +105,7 @@ class AWSBatchExecutor(Executor):
     # -- clients ----------------------------------------------------------------------------
 
     def client(self, service: str, max_attempts: int | None = None) -> Any:
-        """A boto3 client for this executor's region (``max_attempts``: see aws.client)."""
+        """A botocore client for this executor's region (``max_attempts``: see aws.client)."""
         from remit import aws
 
         return aws.client(service, region=self.opts.aws_region, max_attempts=max_attempts)
@@ -112,6 +121,12 @@ class AWSBatchExecutor(Executor):
             queued, self._queue = self._queue, []
         for job in [q.job for q in queued] + self.monitor.close(error):
             self.report(job, None, clear_failure(error, job))
+
+    def _fail(self, job: Job, error: BaseException) -> None:
+        """Report a job failed (and every held job, when AWS stayed unreachable)."""
+        if isinstance(error, AWSUnavailableError):
+            self.give_up(error)
+        self.report(job, None, clear_failure(error, job))
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -194,22 +209,21 @@ class AWSBatchExecutor(Executor):
         return batch
 
     def _submit_batch(self, batch: list[_Queued]) -> None:
-        batch = [queued for queued in batch if self._resources_exist(queued)]
-        if not batch:
-            return
-        inflight = self.call(lambda: self._inflight_jobs(batch[0].opts), "ListJobs (in flight)")
-        ready = list(self._io.map(lambda q: self._prepare_or_fail(q, inflight), batch))
-        groups: dict[tuple, list[_Queued]] = defaultdict(list)
-        for queued in (q for q, go in zip(batch, ready, strict=True) if go):
-            groups[self._group_key(queued)].append(queued)
-        for members in groups.values():
-            opts = members[0].opts
-            if len(members) >= max(opts.min_array_size, 2):
-                for start in range(0, len(members), opts.max_array_size):
-                    self._submit_array(members[start:start + opts.max_array_size])
-            else:
-                for queued in members:
-                    self._submit_single(queued)
+        """Submit a burst of jobs, one round per scratch prefix and job name prefix."""
+        places: dict[tuple[str, str], list[_Queued]] = defaultdict(list)
+        for queued in batch:
+            if not self._resources_exist(queued):
+                continue
+            try:
+                queued.command_head = self.call(
+                    lambda q=queued: self._command_head(q.job, q.opts),  # type: ignore[misc]
+                    "uploading the code package")
+            except BaseException as exc:  # noqa: BLE001 - this job fails alone
+                self._fail(queued.job, exc)
+                continue
+            places[(queued.opts.s3_scratch, queued.opts.job_name_prefix)].append(queued)
+        for (root, prefix), members in places.items():
+            self._submit_round(root, prefix, members)
 
     def _resources_exist(self, queued: _Queued) -> bool:
         """Whether the queue, bucket and job definition exist (else the job fails)."""
@@ -218,36 +232,103 @@ class AWSBatchExecutor(Executor):
             self.report(queued.job, None, clear_failure(problem, queued.job))
         return problem is None
 
-    def _prepare_or_fail(self, queued: _Queued, inflight: dict[str, str]) -> bool:
-        """Prepare one job; a job that cannot be prepared fails alone."""
+    def _submit_round(self, root: str, prefix: str, members: list[_Queued]) -> None:
+        """Re-attach, reuse outputs already in scratch, then submit the rest and record them.
+
+        API calls: the ledger once per executor, one listing for the outputs (a lookup each
+        when there are few), one PUT per single job or two per array, one SubmitJob each,
+        two PUTs for the round's ledger entry (before and after submitting).
+        """
+        inflight = self.call(lambda: self._inflight_jobs(root, prefix), "reading the ledger")
+        fresh: list[_Queued] = []
+        for queued in members:
+            existing = inflight.get(queued.job.eval_hash)
+            if existing is None:
+                fresh.append(queued)
+                continue
+            log_line(f"AWSBatchExecutor: re-attach remit job {queued.job.id} to AWS Batch job "
+                     f"{existing} (still in flight)")
+            queued.job.tags["aws_batch_job"] = existing
+            self.monitor.track(Tracked(existing, [queued.job], queued.opts))
+        reusable = [q.job.eval_hash for q in fresh if self._may_reuse(q.job)]
+        present = self.call(lambda: scratch.outputs_present(root, reusable),
+                            "listing outputs in scratch") if reusable else set()
+        groups: dict[tuple, list[_Queued]] = defaultdict(list)
+        for queued in fresh:
+            if queued.job.eval_hash in present and self._may_reuse(queued.job):
+                self._io.submit(self.monitor.finish_from_scratch, queued.job, queued.opts)
+            else:
+                groups[self._group_key(queued)].append(queued)
+        plan: list[tuple[str, list[_Input], str]] = []  # (kind, members, eval hash/array id)
+        for group in groups.values():
+            inputs = [(q, data) for q in group if (data := self._pickled_input(q))]
+            opts = group[0].opts
+            chunks = [inputs[i:i + opts.max_array_size]
+                      for i in range(0, len(inputs), opts.max_array_size)]
+            for chunk in chunks:  # AWS arrays have at least two children
+                if len(inputs) >= max(opts.min_array_size, 2) and len(chunk) >= 2:
+                    plan.append(("array", chunk, uuid.uuid4().hex))
+                else:
+                    plan += [("single", [item], item[0].job.eval_hash) for item in chunk]
+        if plan:
+            self._submit_plan(root, prefix, plan)
+
+    def _submit_plan(self, root: str, prefix: str, plan: list[tuple[str, list[_Input], str]]
+                     ) -> None:
+        """Record the round's intent in the ledger, write inputs, submit, record the ids."""
+        entry = self.ledger.open_round(root, prefix)
+        intent = [Submission("-", kind, key, members[0][0].opts.queue)
+                  for kind, members, key in plan]
+        self.call(lambda: self.ledger.write(entry, intent, final=False), "writing the ledger")
+        singles = [members[0] for kind, members, _ in plan if kind == "single"]
+        written = {id(item) for item, ok in zip(singles, self._io.map(self._write_input, singles),
+                                                 strict=True) if ok}
+        submitted: list[Submission] = []
         try:
-            return self.call(lambda: self._prepare(queued, inflight),
-                             f"writing the input of remit job {queued.job.id}")
+            for kind, members, key in plan:
+                if kind == "array":
+                    submitted += self._fail_on_error(members, self._submit_array, entry, key)
+                elif id(members[0]) in written:
+                    submitted += self._fail_on_error(members, self._submit_single, entry, key)
+        finally:
+            self.call(lambda: self.ledger.write(entry, submitted), "writing the ledger")
+
+    def _may_reuse(self, job: Job) -> bool:
+        """Whether an output an earlier job left in scratch may stand for this job's."""
+        return self.use_cache and job.task.cache
+
+    def _fail_on_error(self, members: list[_Input], submit: Any, entry: str, key: str
+                       ) -> list[Submission]:
+        """``submit(members, entry, key)``; if it raises, the members fail (not the others)."""
+        try:
+            return [submit(members, entry, key)]
         except BaseException as exc:  # noqa: BLE001
             if isinstance(exc, AWSUnavailableError):
                 self.give_up(exc)
-            self.report(queued.job, None, clear_failure(exc, queued.job))
-            return False
+            for queued, _ in members:
+                if not queued.job.tags.get("aws_batch_job"):
+                    self.report(queued.job, None, clear_failure(exc, queued.job))
+            return []
 
-    def _prepare(self, queued: _Queued, inflight: dict[str, str]) -> bool:
-        """Re-attach, reuse an output already in scratch, or write the input. True: submit."""
-        job, opts = queued.job, queued.opts
-        queued.command_head = self._command_head(job, opts)
-        existing = inflight.get(job.eval_hash)
-        if existing is not None:
-            log_line(f"AWSBatchExecutor: re-attach remit job {job.id} to AWS Batch job "
-                     f"{existing} (still in flight)")
-            job.tags["aws_batch_job"] = existing
-            self.monitor.track(Tracked(existing, [job], opts))
+    def _pickled_input(self, queued: _Queued) -> bytes | None:
+        """The job's pickled (args, kwargs); None (and the job failed) if they cannot be."""
+        job = queued.job
+        try:
+            return dumps((job.args, job.kwargs), f"the arguments of {job.task.fullname}")
+        except BaseException as exc:  # noqa: BLE001
+            self.report(job, None, failure_from_exception(exc, job))
+            return None
+
+    def _write_input(self, item: _Input) -> bool:
+        """Write a single job's input; a job whose input cannot be written fails alone."""
+        queued, data = item
+        path = scratch.job_path(queued.opts.s3_scratch, queued.job.eval_hash, "input")
+        try:
+            self.call(lambda: scratch.write_bytes(path, data), f"writing {path}")
+            return True
+        except BaseException as exc:  # noqa: BLE001
+            self._fail(queued.job, exc)
             return False
-        if self.use_cache and job.task.cache:
-            output = scratch.job_path(opts.s3_scratch, job.eval_hash, "output")
-            if File(output).exists():
-                self.monitor.finish_from_scratch(job, opts)
-                return False
-        scratch.write_pickle(scratch.job_path(opts.s3_scratch, job.eval_hash, "input"),
-                             (job.args, job.kwargs), f"the arguments of {job.task.fullname}")
-        return True
 
     def _group_key(self, queued: _Queued) -> tuple:
         return (queued.job.task.fullname, repr(queued.opts), tuple(queued.command_head))
@@ -295,7 +376,7 @@ class AWSBatchExecutor(Executor):
             "jobQueue": opts.queue,
             "jobDefinition": self.job_definition(opts),
             "containerOverrides": {"command": command, "resourceRequirements": resources},
-            "retryStrategy": {"attempts": opts.retries + 1},
+            "retryStrategy": retry_strategy(opts.retry_on, opts.retries),
             "propagateTags": True,
             "tags": {**opts.batch_tags, **tags},
         }
@@ -307,7 +388,8 @@ class AWSBatchExecutor(Executor):
             request["schedulingPriorityOverride"] = opts.scheduling_priority
         return request
 
-    def _submit_single(self, queued: _Queued) -> None:
+    def _submit_single(self, members: list[_Input], entry: str, eval_hash: str) -> Submission:
+        ((queued, _),) = members
         job, opts = queued.job, queued.opts
         paths = {n: scratch.job_path(opts.s3_scratch, job.eval_hash, n)
                  for n in ("input", "output", "error")}
@@ -322,16 +404,23 @@ class AWSBatchExecutor(Executor):
         job.tags.update(_resource_tags(opts))
         log_submit(job, f"AWS Batch job {batch_id}", batch_id, request["jobName"],
                    scratch.job_dir(opts.s3_scratch, job.eval_hash), opts.retries, opts.debug)
-        self.monitor.track(Tracked(batch_id, [job], opts))
+        self.ledger.hold(entry)
+        self.monitor.track(Tracked(batch_id, [job], opts, ledger=entry))
+        return Submission(batch_id, "single", eval_hash, opts.queue)
 
-    def _submit_array(self, members: list[_Queued]) -> None:
+    def _submit_array(self, inputs: list[_Input], entry: str, array_id: str) -> Submission:
+        """One array job: the members' inputs in one object, their hashes in another."""
+        members = [queued for queued, _ in inputs]
         opts = members[0].opts
-        array_id = uuid.uuid4().hex
-        hashes_path = scratch.array_path(opts.s3_scratch, array_id)
-        hashes = "\n".join(q.job.eval_hash for q in members) + "\n"
-        self.call(lambda: File(hashes_path).write(hashes), f"writing {hashes_path}")
+        hashes_path = self.call(
+            lambda: scratch.write_array(opts.s3_scratch, array_id,
+                                        [(q.job.eval_hash, data) for q, data in inputs]),
+            f"writing the inputs of array {array_id}")
         first = members[0].job
-        command = [*members[0].command_head, "--array-job", "--input", hashes_path,
+        # --array-inputs also makes a remit too old to read combined inputs fail at once
+        # ("No such option"), not on a missing jobs/HASH/input.
+        command = [*members[0].command_head, "--array-job", "--array-inputs",
+                   scratch.array_inputs_path(opts.s3_scratch, array_id), "--input", hashes_path,
                    "--output", "-", "--error", "-", first.task.fullname]
         tags = {"remit_array_id": array_id, "remit_task_name": first.task.fullname[:256],
                 "remit_execution_id": first.execution_id}
@@ -347,7 +436,10 @@ class AWSBatchExecutor(Executor):
         log_line(f"  job_name        = {request['jobName']}")
         log_line(f"  array_size      = {len(members)}")
         log_line(f"  s3_scratch_path = {scratch.join(opts.s3_scratch, 'array_jobs', array_id)}")
-        self.monitor.track(Tracked(batch_id, [q.job for q in members], opts, array=True))
+        self.ledger.hold(entry)
+        self.monitor.track(Tracked(batch_id, [q.job for q in members], opts, array=True,
+                                   ledger=entry))
+        return Submission(batch_id, "array", array_id, opts.queue)
 
     def _submit_request(self, request: dict[str, Any]) -> str:
         batch = self.client("batch")
@@ -362,37 +454,18 @@ class AWSBatchExecutor(Executor):
 
     # -- re-attaching -------------------------------------------------------------------------
 
-    def _inflight_jobs(self, opts: BatchOptions) -> dict[str, str]:
-        """eval hash -> AWS Batch job id of this prefix's jobs in flight (listed once)."""
-        if self._inflight is not None:
-            return self._inflight
-        found: dict[str, str] = {}
-        batch = self.client("batch")
-        prefix = opts.job_name_prefix + "-"
-        arrays: list[tuple[str, str, int]] = []
-        paginator = batch.get_paginator("list_jobs")
-        for status in _INFLIGHT:
-            for page in paginator.paginate(jobQueue=opts.queue, jobStatus=status):
-                for summary in page["jobSummaryList"]:
-                    name = summary["jobName"]
-                    if not name.startswith(prefix):
-                        continue
-                    rest = name[len(prefix):]
-                    if rest.startswith("array-"):
-                        size = summary.get("arrayProperties", {}).get("size", 0)
-                        arrays.append((summary["jobId"], rest[len("array-"):], size))
-                    else:
-                        found[rest] = summary["jobId"]
-        for batch_id, array_id, _size in arrays:
-            path = scratch.array_path(opts.s3_scratch, array_id)
-            try:
-                hashes = File(path).read().split()
-            except Exception:
-                continue
-            for index, eval_hash in enumerate(hashes):
-                found.setdefault(eval_hash, f"{batch_id}:{index}")
-        self._inflight = found
+    def _inflight_jobs(self, root: str, prefix: str) -> dict[str, str]:
+        """eval hash -> AWS Batch job id of this prefix's jobs in flight (read once)."""
+        found = self._inflight.get((root, prefix))
+        if found is None:
+            found = self._inflight[(root, prefix)] = ledger.in_flight(self.client("batch"), root,
+                                                                       prefix)
         return found
+
+    def tracked_ended(self, tracked: Tracked) -> None:
+        """The monitor stopped watching ``tracked``: release its ledger entry."""
+        if tracked.ledger is not None:
+            self.ledger.release(tracked.ledger)
 
 
 def log_submit(job: Job, as_what: str, job_id: str, job_name: str | None, scratch_path: str,
@@ -409,7 +482,7 @@ def log_submit(job: Job, as_what: str, job_id: str, job_name: str | None, scratc
 
 def clear_failure(error: BaseException, job: Job) -> JobFailure:
     """A failure shown as one line when remit's message says it all, else with traceback."""
-    if isinstance(error, (AWSUnavailableError, AWSResourceError)):
+    if isinstance(error, (AWSResourceError, AWSUnavailableError)):
         return failure_from_message(error, job)
     return failure_from_exception(error, job)
 

@@ -1,7 +1,8 @@
 """Watches submitted AWS Batch jobs and reports each remit job once it ends.
 
-One DescribeJobs call covers 100 jobs in flight (single jobs and array parents); an array's
-finished children are listed with ListJobs only when its status summary moved. Polling
+One DescribeJobs call covers 100 jobs in flight (single jobs and array parents, all arrays
+sharing it); an array's finished children are listed with ListJobs only when its status
+summary moved enough to pay for the pages, and not at all for the successes once it ended. Polling
 starts fast and backs off (x1.5) up to ``job_monitor_interval`` while nothing changes; with
 many jobs in flight the shortest interval grows so that polls stay near 4 calls a second.
 Results are read from scratch in a thread pool; failures carry the remote traceback, the
@@ -15,7 +16,14 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from remit.errors import AWSUnavailableError, JobLostError, JobTimeoutError, RemoteJobError
+from remit.errors import (
+    AWSUnavailableError,
+    JobLostError,
+    JobTimeoutError,
+    RemitError,
+    RemoteJobError,
+)
+from remit.executors.aws_batch.failures import Classified, advice, classify
 from remit.executors.aws_batch.options import BatchOptions
 from remit.executors.base import failure_from_message
 from remit.jobs import Job, JobFailure
@@ -29,6 +37,8 @@ MIN_INTERVAL = 0.25
 LOG_TAIL_LINES = 50
 LOG_GROUP = "/aws/batch/job"
 _DESCRIBE_CHUNK = 100
+_LIST_PAGE = 100  # ListJobs returns at most 100 jobs a page
+_NEW_PER_PAGE = 4  # list an array's successes once 4 new ones per page: <= 1 call per 4 jobs
 
 
 @dataclass
@@ -40,6 +50,8 @@ class Tracked:
     opts: BatchOptions
     array: bool = False
     done: set[int] = field(default_factory=set)
+    ledger: str | None = None  # the submission ledger entry that records it
+    failed: int = 0  # children known FAILED (arrays)
 
 
 class BatchMonitor:
@@ -136,37 +148,62 @@ class BatchMonitor:
         return changed
 
     def _poll_array(self, tracked: Tracked, parent: dict[str, Any]) -> bool:
+        """Report an array's newly finished children; the fewer ListJobs pages, the better.
+
+        Failed children are listed when the summary shows new ones. Succeeded children are
+        listed (100 a page) while the array runs only once there are ``_NEW_PER_PAGE`` new
+        ones per page to read, so listing costs at most a call per four children; once the
+        parent has ended, every child not known to have failed succeeded.
+        """
         summary = parent.get("arrayProperties", {}).get("statusSummary") or {}
-        finished = summary.get("SUCCEEDED", 0) + summary.get("FAILED", 0)
-        if finished <= len(tracked.done) and parent["status"] not in ("SUCCEEDED", "FAILED"):
+        ended = parent["status"] in ("SUCCEEDED", "FAILED")
+        new_failed = summary.get("FAILED", 0) > tracked.failed or (
+            parent["status"] == "FAILED" and "FAILED" not in summary)
+        succeeded = summary.get("SUCCEEDED", 0)
+        new_succeeded = succeeded - (len(tracked.done) - tracked.failed)
+        pages = -(-succeeded // _LIST_PAGE)
+        if not (ended or new_failed or new_succeeded >= max(1, _NEW_PER_PAGE * pages)):
             return False
-        batch = self.executor.client("batch")
-        failed_ids: list[str] = []
-        paginator = batch.get_paginator("list_jobs")
-        for status in ("SUCCEEDED", "FAILED"):
-            for page in paginator.paginate(arrayJobId=tracked.batch_id, jobStatus=status):
-                for child in page["jobSummaryList"]:
-                    index = int(child["jobId"].rsplit(":", 1)[1])
-                    if index in tracked.done:
-                        continue
+        if new_failed:
+            self._finish_failed_children(tracked)
+        if ended:
+            for index in range(len(tracked.jobs)):
+                if index not in tracked.done:
                     tracked.done.add(index)
-                    if status == "SUCCEEDED":
-                        self._finish(tracked.jobs[index], child | {"status": status},
-                                     tracked.opts)
-                    else:
-                        failed_ids.append(child["jobId"])
-        for start in range(0, len(failed_ids), _DESCRIBE_CHUNK):
-            for child in batch.describe_jobs(jobs=failed_ids[start:start + _DESCRIBE_CHUNK])[
-                    "jobs"]:
+                    self._finish(tracked.jobs[index], {"status": "SUCCEEDED"}, tracked.opts)
+        elif new_succeeded > 0:
+            for child in self._children(tracked, "SUCCEEDED"):
                 index = int(child["jobId"].rsplit(":", 1)[1])
-                self._finish(tracked.jobs[index], child, tracked.opts)
+                if index not in tracked.done:
+                    tracked.done.add(index)
+                    self._finish(tracked.jobs[index], {"status": "SUCCEEDED"}, tracked.opts)
         if len(tracked.done) >= len(tracked.jobs):
             self._forget(tracked)
         return True
 
+    def _children(self, tracked: Tracked, status: str) -> list[dict[str, Any]]:
+        pages = self.executor.client("batch").get_paginator("list_jobs").paginate(
+            arrayJobId=tracked.batch_id, jobStatus=status)
+        return [child for page in pages for child in page["jobSummaryList"]]
+
+    def _finish_failed_children(self, tracked: Tracked) -> None:
+        """Describe the array's newly failed children (their reasons) and report them."""
+        new = [c["jobId"] for c in self._children(tracked, "FAILED")
+               if int(c["jobId"].rsplit(":", 1)[1]) not in tracked.done]
+        batch = self.executor.client("batch")
+        for start in range(0, len(new), _DESCRIBE_CHUNK):
+            for child in batch.describe_jobs(jobs=new[start:start + _DESCRIBE_CHUNK])["jobs"]:
+                index = int(child["jobId"].rsplit(":", 1)[1])
+                if index not in tracked.done:
+                    tracked.done.add(index)
+                    tracked.failed += 1
+                    self._finish(tracked.jobs[index], child, tracked.opts)
+
     def _forget(self, tracked: Tracked) -> None:
         with self._lock:
-            self._tracked.pop(tracked.batch_id, None)
+            gone = self._tracked.pop(tracked.batch_id, None)
+        if gone is not None:
+            self.executor.tracked_ended(gone)
 
     def _finish(self, job: Job, description: dict[str, Any], opts: BatchOptions) -> None:
         if description["status"] == "SUCCEEDED":
@@ -201,33 +238,51 @@ class BatchMonitor:
         attempts = description.get("attempts") or []
         if not container.get("logStreamName") and attempts:
             container = {**attempts[-1].get("container", {}), **container}
-        reason = description.get("statusReason", "")
-        path = scratch.job_path(opts.s3_scratch, job.eval_hash, "error")
-        try:
-            error, remote_tb = self.executor.call(lambda: scratch.read_pickle(path),
-                                                  f"reading {path}")
-        except Exception:
-            error, remote_tb = None, ""
+        failure = classify(description)
+        job.tags["aws_batch_failure"] = failure.kind
+        job.tags["aws_batch_attempts"] = str(failure.attempts)
+        reason = failure.status_reason
+        error, remote_tb = None, ""
+        if failure.kind in ("task", "other"):  # the others never let the task write an error
+            path = scratch.job_path(opts.s3_scratch, job.eval_hash, "error")
+            try:
+                error, remote_tb = self.executor.call(lambda: scratch.read_pickle(path),
+                                                      f"reading {path}")
+            except Exception:
+                pass
         if error is None:
-            if "timeout" in reason.lower():
-                error = JobTimeoutError(f"AWS Batch job {batch_id} ran longer than its timeout "
-                                        f"of {opts.timeout} s: {reason}")
-            else:
-                error = RemoteJobError(f"AWS Batch job {batch_id} failed without a remit error "
-                                       f"file: {reason or 'no reason given'}")
+            error = self._infrastructure_error(batch_id, failure, opts)
         lines = [remote_tb.rstrip()] if remote_tb else [f"{type(error).__name__}: {error}"]
-        detail = f"AWS Batch job {batch_id} FAILED: {reason or '-'}"
-        if container.get("reason"):
-            detail += f" (container: {container['reason']})"
-        if container.get("exitCode") is not None:
-            detail += f", exit code {container['exitCode']}"
+        plural = "s" if failure.attempts != 1 else ""
+        detail = (f"AWS Batch job {batch_id} FAILED ({failure.label}, {failure.attempts} "
+                  f"attempt{plural}): {reason or '-'}")
+        if failure.reason:
+            detail += f" (container: {failure.reason})"
+        if failure.exit_code is not None:
+            detail += f", exit code {failure.exit_code}"
         lines.append(detail)
+        hint = advice(failure, opts.memory, self.executor.where)
+        if hint:
+            lines.append(hint)
         stream = container.get("logStreamName")
         tail = self._log_tail(stream) if stream else []
         if tail:
             lines.append(f"Last {len(tail)} lines of CloudWatch log stream {LOG_GROUP}/{stream}:")
             lines.extend("  " + line for line in tail)
         self.executor.report(job, None, JobFailure(error, "\n".join(lines) + "\n", job))
+
+    @staticmethod
+    def _infrastructure_error(batch_id: str, failure: Classified, opts: BatchOptions
+                              ) -> RemitError:
+        """The error of a job that left no remit error file, by its failure class."""
+        if failure.kind == "timeout":
+            return JobTimeoutError(f"AWS Batch job {batch_id} ran longer than its timeout of "
+                                   f"{opts.timeout} s: {failure.status_reason}")
+        if failure.kind == "oom":
+            return RemoteJobError(f"AWS Batch job {batch_id} ran out of memory (memory = "
+                                  f"{opts.memory:g} GiB) and was killed")
+        return RemoteJobError(f"AWS Batch job {batch_id} failed ({failure.label}) without a "
+                              f"remit error file: {failure.status_reason or 'no reason given'}")
 
     def _log_tail(self, stream: str) -> list[str]:
         try:

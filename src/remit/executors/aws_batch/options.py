@@ -13,6 +13,7 @@ from typing import Any
 
 from remit.config import parse_bool
 from remit.errors import ConfigError
+from remit.executors.aws_batch.failures import DEFAULT_RETRY_ON, parse_retry_on
 
 REQUIRED = ("image", "queue", "s3_scratch")
 MAX_ARRAY_SIZE = 10_000
@@ -38,6 +39,8 @@ class BatchOptions:
     shared_memory: float | None = None
     timeout: int | None = None
     retries: int = 0
+    retry_on: tuple[tuple[str, int | None], ...] = field(
+        default_factory=lambda: parse_retry_on(DEFAULT_RETRY_ON, "retry_on"))
     privileged: bool = False
     job_def_name: str | None = None
     autocreate_job_def: bool = True
@@ -103,6 +106,8 @@ class BatchOptions:
                 raise ConfigError(f"{where} batch_tags: expected a dict of strings, got {tags!r}")
             overrides["batch_tags"] = {**self.batch_tags,
                                        **check_tags(tags, f"{where} batch_tags")}
+        if isinstance(overrides.get("retry_on"), (list, tuple)):  # retry_on=["spot", "oom:1"]
+            overrides["retry_on"] = ", ".join(overrides["retry_on"])
         converted = {
             k: v if not isinstance(v, str) or k in _STRINGS else _convert(k, v, f"{where} {k}")
             for k, v in overrides.items()
@@ -164,4 +169,6 @@ def _convert(name: str, raw: str, where: str) -> Any:
         return value
     if name in _LISTS:
         return tuple(shlex.split(text))
+    if name == "retry_on":
+        return parse_retry_on(text, where)
     raise AssertionError(name)  # pragma: no cover - every field has a kind
