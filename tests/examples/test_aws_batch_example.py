@@ -129,6 +129,10 @@ def _check_picture_and_report(example: Path, n_batch_jobs: int) -> None:
         job_page = get(f"{url}/jobs/{writer_job.group(1)}")[1]
         assert re.search(r"<dt>aws_batch_job</dt><dd><code[^>]*>[0-9a-f-]{36}", job_page)
         assert "color-counts.tsv" in job_page  # the File it wrote
+        # Its Batch job's log tail, read from CloudWatch through the page's link.
+        assert 'id="batch-log"' in job_page
+        status, log_page = get(f"{url}/jobs/{writer_job.group(1)}/log")
+        assert status == 200 and "[remit] oneshot:" in log_page
 
 
 class _FileRepr:

@@ -109,6 +109,10 @@ def _ini_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dict):
         return json.dumps(value)
+    if isinstance(value, tuple) and all(isinstance(v, tuple) for v in value):  # retry_on
+        from remit.executors.aws_batch.failures import DEFAULT_RETRY_ON
+
+        return DEFAULT_RETRY_ON
     if isinstance(value, tuple):
         return " ".join(value)
     return str(value)

@@ -30,7 +30,9 @@ def server(host: str, port: int, config_dir: str | None) -> None:
     from remit.ui.server import create_app
 
     config, engine = open_store(config_dir)
-    app = create_app(engine, config.report, config.where("report"))
+    region = next((o.get("aws_region") for o in config.executors.values()
+                   if o.get("type") == "aws_batch" and o.get("aws_region")), None)
+    app = create_app(engine, config.report, config.where("report"), region)
     click.echo(f"[remit] provenance browser for {engine.url.render_as_string()} "
                f"at http://{host}:{port}/ (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -11,6 +11,7 @@ nothing is fetched or built at install time.
 from __future__ import annotations
 
 import difflib
+from collections import deque
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -29,11 +30,12 @@ from remit.ui.queries import UIQuery
 from remit.ui.report import build_report
 
 CHILDREN_PAGE = 200
+LOG_TAIL = 200  # lines of a Batch job's log shown on its log page
 
 
 def create_app(engine: Engine, report_options: dict[str, str] | None = None,
-               report_where: str = "[report]") -> Starlette:
-    """The web app reading the store behind ``engine``."""
+               report_where: str = "[report]", region: str | None = None) -> Starlette:
+    """The web app reading the store behind ``engine`` (``region``: AWS Batch's, for logs)."""
     templates = Jinja2Templates(env=make_env())
 
     def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
@@ -101,6 +103,19 @@ def create_app(engine: Engine, report_options: dict[str, str] | None = None,
             }
         return page(request, "job.html", **context)
 
+    def job_log(request: Request) -> Response:
+        with engine.connect() as conn:
+            row = UIQuery(conn).job(request.path_params["id"])
+            tags = Query(conn).tags(row["id"]) if row is not None else {}
+        if row is None or "aws_batch_job" not in tags:
+            return not_found(request, "No AWS Batch job recorded for this job.")
+        try:
+            lines = batch_log_tail(tags["aws_batch_job"], region)
+        except RemitError as exc:
+            return page(request, "log.html", status_code=502, job=row, error=str(exc), lines=[])
+        return page(request, "log.html", job=row, batch_id=tags["aws_batch_job"], lines=lines,
+                    error=None)
+
     def file(request: Request) -> Response:
         path = request.query_params.get("path", "")
         with engine.connect() as conn:
@@ -150,11 +165,21 @@ def create_app(engine: Engine, report_options: dict[str, str] | None = None,
         Route("/executions/{id}/report", report),
         Route("/jobs/{id}", job),
         Route("/jobs/{id}/children", children),
+        Route("/jobs/{id}/log", job_log),
         Route("/files", file),
         Route("/tasks/{name:path}", task),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     return Starlette(routes=routes)
+
+
+def batch_log_tail(batch_id: str, region: str | None, lines: int = LOG_TAIL) -> list[str]:
+    """The last lines of an AWS Batch job's CloudWatch log."""
+    from remit import aws
+    from remit.batch_logs import log_lines, log_stream
+
+    stream = log_stream(aws.client("batch", region=region), batch_id)
+    return list(deque(log_lines(aws.client("logs", region=region), stream), maxlen=lines))
 
 
 def _with_children(jobs: list[Any], q: UIQuery) -> list[tuple[Any, int]]:
