@@ -15,13 +15,13 @@ from typing import Any, TypeVar
 
 import click
 
+from remit.batch_logs import LOG_GROUP
 from remit.cli.store import config_option, load, one_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 IN_FLIGHT = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
 FINISHED = ("SUCCEEDED", "FAILED")
-LOG_GROUP = "/aws/batch/job"
 
 
 def _queue_option(func: F) -> F:
@@ -194,25 +194,16 @@ def logs(job: str, log_group: str, config_dir: str | None) -> None:
     Example:
       remit aws logs 9e8d7c6b-1234-4c1e-9a55-1c1f0e2d3b4a
     """
+    from remit.batch_logs import log_lines, log_stream
+    from remit.errors import RemitError
+
     batch_id = _batch_id_of(config_dir, job)
-    batch = _client("batch")
     try:
-        found = batch.describe_jobs(jobs=[batch_id])["jobs"]
-    except Exception as exc:
-        raise click.ClickException(f"AWS Batch: {one_line(str(exc))}") from None
-    if not found:
-        raise click.ClickException(f"no AWS Batch job {batch_id}; `remit aws list-jobs EXEC` "
-                                   "lists an execution's jobs")
-    description = found[0]
-    container = description.get("container") or {}
-    attempts = description.get("attempts") or []
-    stream = container.get("logStreamName") or (
-        attempts[-1].get("container", {}).get("logStreamName") if attempts else None)
-    if not stream:
-        raise click.ClickException(f"AWS Batch job {batch_id} has no log stream yet (status "
-                                   f"{description['status']}); try again once it runs")
-    for line in _log_lines(log_group, stream):
-        click.echo(line)
+        for line in log_lines(_client("logs"), log_stream(_client("batch"), batch_id),
+                              log_group):
+            click.echo(line)
+    except RemitError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _batch_id_of(config_dir: str | None, job: str) -> str:
@@ -237,21 +228,3 @@ def _batch_id_of(config_dir: str | None, job: str) -> str:
     return rows[0] if len(rows) == 1 else job
 
 
-def _log_lines(log_group: str, stream: str) -> Iterator[str]:
-    logs_client = _client("logs")
-    token = None
-    try:
-        while True:
-            kwargs: dict[str, Any] = {"logGroupName": log_group, "logStreamName": stream,
-                                      "startFromHead": True}
-            if token:
-                kwargs["nextToken"] = token
-            page = logs_client.get_log_events(**kwargs)
-            for event in page["events"]:
-                yield event["message"].rstrip("\n")
-            if not page["events"] or page.get("nextForwardToken") in (None, token):
-                return
-            token = page["nextForwardToken"]
-    except Exception as exc:
-        raise click.ClickException(f"CloudWatch Logs {log_group}/{stream}: "
-                                   f"{one_line(str(exc))}") from None

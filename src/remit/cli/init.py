@@ -75,7 +75,10 @@ _DOCKER = """\
 
 
 def _batch_section() -> str:
+    from remit.executors.aws_batch.failures import DEFAULT_RETRY_ON
     from remit.executors.aws_batch.options import REQUIRED, BatchOptions
+
+    as_written = {"retry_on": DEFAULT_RETRY_ON}  # defaults kept parsed, written as text here
 
     lines = ["; AWS Batch: each task call runs as a Batch job.", "; [executors.batch]",
              "; type = aws_batch"]
@@ -85,7 +88,7 @@ def _batch_section() -> str:
         if item.name in REQUIRED:
             lines.append(f"; {item.name} = {examples.get(item.name, '')}   ; (required)")
             continue
-        default = _default(item)
+        default = as_written.get(item.name, _default(item))
         text = _ini_value(default) if default not in (None, "", ()) else "   ; (not set)"
         lines.append(f"; {item.name} = {text}")
     return "\n".join(lines) + "\n"

@@ -35,8 +35,11 @@ def sqlite_read_only_url(path: Path) -> str:
     return f"sqlite:///file:{quote(str(path.resolve()))}?{mode}&uri=true"
 
 
-def connect_read_only(db_uri: str) -> Engine:
-    """An engine that only reads ``db_uri``; raises NoDatabaseError when there is nothing."""
+def connect_read_only(db_uri: str, threads: bool = False) -> Engine:
+    """An engine that only reads ``db_uri``; raises NoDatabaseError when there is nothing.
+
+    ``threads``: its SQLite connections may be used by any thread (a web server's pool).
+    """
     path = sqlite_path(db_uri)
     if path is not None:
         if not path.is_file():
@@ -44,7 +47,8 @@ def connect_read_only(db_uri: str) -> Engine:
                 f"no remit database at {path}; `remit run FILE TASK` records one there, or "
                 "pass --config DIR of a project that has one"
             )
-        engine = create_engine(sqlite_read_only_url(path))
+        engine = create_engine(sqlite_read_only_url(path),
+                               connect_args={"check_same_thread": False} if threads else {})
         event.listen(engine, "connect", _busy_timeout)
     else:
         try:
