@@ -47,18 +47,18 @@ for pgid in groups:
         pass
 class UnixConnection(http.client.HTTPConnection):
     def __init__(self, path):
-        super().__init__("localhost", timeout=20)
+        super().__init__("localhost", timeout=60)
         self.path = path
     def connect(self):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(20)
+        self.sock.settimeout(60)
         self.sock.connect(self.path)
 for cid, host in containers.items():
     try:
         if host.startswith("unix://"):
             conn = UnixConnection(host[len("unix://"):])
         else:
-            conn = http.client.HTTPConnection(host.split("://")[-1], timeout=20)
+            conn = http.client.HTTPConnection(host.split("://")[-1], timeout=60)
         conn.request("DELETE", f"/containers/{cid}?force=true")
         conn.getresponse().read()
     except Exception:

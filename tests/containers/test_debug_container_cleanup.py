@@ -31,10 +31,14 @@ def main(tag: str) -> int:
 '''
 
 
-def debug_containers(engine) -> list:
-    """Running containers of this test's task (its full name is in the command)."""
-    return [c for c in engine.containers.list()
-            if "workflow.forever" in " ".join(c.attrs["Config"]["Cmd"] or [])]
+def debug_containers(engine, before: set[str] = frozenset()) -> list:  # type: ignore[assignment]
+    """Running containers of a `remit ... oneshot ... forever` job, not among ``before``."""
+    found = []
+    for container in engine.containers.list():
+        command = container.attrs["Config"]["Cmd"] or []
+        if "oneshot" in command and command[-1:] == ["forever"] and container.id not in before:
+            found.append(container)
+    return found
 
 
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
@@ -42,16 +46,17 @@ def test_debug_container_is_removed_when_remit_dies(aws_standin, example_image, 
                                                     tmp_path: Path, signum: int) -> None:
     make_project(tmp_path, WORKFLOW, scratch="debug-cleanup", image=example_image)
     tag = f"cleanup-{tmp_path.name}"  # a call of its own: nothing cached, nothing to re-attach
+    before = {c.id for c in debug_containers(docker_engine)}  # another test's, if any
     proc = subprocess.Popen([sys.executable, "-m", "remit", "run", "workflow.py", "main",
                              "--tag", tag], cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    while not debug_containers(docker_engine):
+    while not debug_containers(docker_engine, before):
         assert time.time() < deadline and proc.poll() is None, proc.communicate()[1]
         time.sleep(0.5)
     proc.send_signal(signum)
     proc.communicate(timeout=60)
-    deadline = time.time() + 30
-    while debug_containers(docker_engine):
+    deadline = time.time() + 60  # a forced removal waits for podman, slow under load
+    while debug_containers(docker_engine, before):
         assert time.time() < deadline, "the debug container outlived remit run"
         time.sleep(0.5)
