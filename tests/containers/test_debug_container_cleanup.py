@@ -50,13 +50,29 @@ def test_debug_container_is_removed_when_remit_dies(aws_standin, example_image, 
     proc = subprocess.Popen([sys.executable, "-m", "remit", "run", "workflow.py", "main",
                              "--tag", tag], cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while not debug_containers(docker_engine, before):
-        assert time.time() < deadline and proc.poll() is None, proc.communicate()[1]
-        time.sleep(0.5)
-    proc.send_signal(signum)
-    proc.communicate(timeout=60)
-    deadline = time.time() + 60  # a forced removal waits for podman, slow under load
-    while debug_containers(docker_engine, before):
-        assert time.time() < deadline, "the debug container outlived remit run"
-        time.sleep(0.5)
+    try:
+        deadline = time.time() + 240  # starting a container is slow under load
+        while not debug_containers(docker_engine, before):
+            if time.time() > deadline or proc.poll() is not None:
+                pytest.fail(f"no debug container appeared: {_stop(proc)}")
+            time.sleep(0.5)
+        proc.send_signal(signum)
+        proc.communicate(timeout=60)
+        deadline = time.time() + 60  # a forced removal waits for podman, slow under load
+        while debug_containers(docker_engine, before):
+            assert time.time() < deadline, "the debug container outlived remit run"
+            time.sleep(0.5)
+    finally:
+        _stop(proc)
+        for container in debug_containers(docker_engine, before):  # never leave one behind
+            container.remove(force=True)
+
+
+def _stop(proc: subprocess.Popen) -> str:
+    """Kill `remit run` if it still runs; its standard error (never blocks for long)."""
+    if proc.poll() is None:
+        proc.kill()
+    try:
+        return proc.communicate(timeout=30)[1] or ""
+    except (subprocess.TimeoutExpired, ValueError):
+        return ""
