@@ -182,7 +182,10 @@ def test_host_termination_retried_per_its_class(aws_standin, tmp_path: Path) -> 
     try:
         for attempt in (1, 2):
             job_id = _running("remit-host-", attempt)
-            assert aws_standin.terminate_host(job_id)
+            deadline = time.monotonic() + 20  # listed RUNNING a moment before its process is
+            while not aws_standin.terminate_host(job_id):
+                assert time.monotonic() < deadline, f"job {job_id} never ran"
+                time.sleep(0.1)
         out, err = run.communicate(timeout=120)
     finally:
         run.kill()
