@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import IO
 
 _PR_SET_PDEATHSIG = 1
@@ -148,8 +149,18 @@ def release_group(pgid: int) -> None:
 
 def group_alive(pgid: int) -> bool:
     """Whether any process is left in the group."""
+    return _answers(os.killpg, pgid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (whoever owns it)."""
+    return _answers(os.kill, pid)
+
+
+def _answers(send: Callable[[int, int], None], target: int) -> bool:
+    """Whether signal 0 finds ``target`` (a process we may not signal still exists)."""
     try:
-        os.killpg(pgid, 0)
+        send(target, 0)
     except ProcessLookupError:
         return False
     except PermissionError:

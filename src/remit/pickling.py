@@ -213,6 +213,8 @@ def stale_temporaries(directory: str | Path, max_age: float = 86400.0) -> list[P
     or older than ``max_age`` seconds whoever wrote them."""
     import time
 
+    from remit.childguard import pid_alive
+
     host = socket.gethostname()
     stale = []
     try:
@@ -229,16 +231,7 @@ def stale_temporaries(directory: str | Path, max_age: float = 86400.0) -> list[P
             age = now - entry.stat().st_mtime
         except FileNotFoundError:
             continue
-        if age > max_age or (writer_host == host and pid is not None and not _alive(pid)):
+        if age > max_age or (writer_host == host and pid is not None and not pid_alive(pid)):
             stale.append(Path(entry.path))
     return stale
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -41,12 +41,10 @@ def shown_status(row: Mapping[str, Any], now: float | None = None) -> str:
 
 
 def _remit_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    from remit.childguard import pid_alive
+
+    if not pid_alive(pid):
         return False
-    except PermissionError:
-        return True
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
             return b"remit" in cmdline.read()

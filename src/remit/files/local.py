@@ -129,37 +129,11 @@ class LocalFileSystem(FileSystem):
 
         A missing directory lists as empty, as a missing prefix does in an object store.
         """
-        root = to_local_path(path)
-        entries = []
-        with _os_errors("list", path):
-            for dirpath, _, names in os.walk(root, onerror=_raise_unless_missing):
-                for name in names:
-                    full = os.path.join(dirpath, name)
-                    try:
-                        st = os.stat(full)
-                    except FileNotFoundError:  # removed meanwhile, or a dangling symlink
-                        continue
-                    if stat.S_ISREG(st.st_mode):
-                        rel = os.path.relpath(full, root).replace(os.sep, "/")
-                        entries.append(Entry(rel, _stat_info(st)))
-        return sorted(entries)
+        return sorted(Entry(rel, _stat_info(st)) for rel, st in _regular_files(path))
 
     def list_modified(self, path: str) -> builtins.list[tuple[str, float]]:
         """Every regular file below the directory ``path`` with its modification time."""
-        root = to_local_path(path)
-        found = []
-        with _os_errors("list", path):
-            for dirpath, _, names in os.walk(root, onerror=_raise_unless_missing):
-                for name in names:
-                    full = os.path.join(dirpath, name)
-                    try:
-                        st = os.stat(full)
-                    except FileNotFoundError:
-                        continue
-                    if stat.S_ISREG(st.st_mode):
-                        found.append((os.path.relpath(full, root).replace(os.sep, "/"),
-                                      st.st_mtime))
-        return sorted(found)
+        return sorted((rel, st.st_mtime) for rel, st in _regular_files(path))
 
     def dir_exists(self, path: str) -> bool:
         """Whether ``path`` is a directory."""
@@ -190,3 +164,21 @@ def _unlink(path: str) -> None:
 def _raise_unless_missing(exc: OSError) -> None:
     if not isinstance(exc, FileNotFoundError):
         raise exc
+
+
+def _regular_files(path: str) -> builtins.list[tuple[str, os.stat_result]]:
+    """``('/'-separated path relative to path, stat)`` of every regular file below ``path``
+    (none when it does not exist)."""
+    root = to_local_path(path)
+    found = []
+    with _os_errors("list", path):
+        for dirpath, _, names in os.walk(root, onerror=_raise_unless_missing):
+            for name in names:
+                full = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(full)
+                except FileNotFoundError:  # removed meanwhile, or a dangling symlink
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    found.append((os.path.relpath(full, root).replace(os.sep, "/"), st))
+    return found

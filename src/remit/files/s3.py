@@ -200,21 +200,16 @@ class S3FileSystem(FileSystem):
 
     def list(self, path: str) -> list[Entry]:
         """Every object under the prefix ``path/`` with its ETag identity (no HeadObject)."""
-        bucket, prefix = self._prefix(path)
-        client = aws.client("s3")
-        entries = []
-        with _s3_errors("list", path):
-            for page in client.get_paginator("list_objects_v2").paginate(
-                Bucket=bucket, Prefix=prefix
-            ):
-                for obj in page.get("Contents", []):
-                    if not obj["Key"].endswith("/"):  # skip "folder" marker objects
-                        rel = obj["Key"][len(prefix) :]
-                        entries.append(Entry(rel, _etag_info(obj["ETag"], obj["Size"])))
-        return sorted(entries)
+        return sorted(Entry(rel, _etag_info(obj["ETag"], obj["Size"]))
+                      for rel, obj in self._objects(path))
 
     def iter_names(self, path: str, start_after: str = "") -> Iterator[str]:
         """Keys under the prefix ``path/`` after ``start_after``, one ListObjectsV2 per 1,000."""
+        return (rel for rel, _ in self._objects(path, start_after))
+
+    def _objects(self, path: str, start_after: str = "") -> Iterator[tuple[str, dict]]:
+        """``(key relative to path/, ListObjectsV2 entry)`` of every object under the prefix
+        (after ``start_after``), "folder" marker objects skipped."""
         bucket, prefix = self._prefix(path)
         client = aws.client("s3")
         extra = {"StartAfter": prefix + start_after} if start_after else {}
@@ -224,7 +219,7 @@ class S3FileSystem(FileSystem):
             ):
                 for obj in page.get("Contents", []):
                     if not obj["Key"].endswith("/"):
-                        yield obj["Key"][len(prefix) :]
+                        yield obj["Key"][len(prefix) :], obj
 
     def read_range(self, path: str, offset: int, length: int) -> bytes:
         """One ranged GetObject."""
@@ -237,17 +232,7 @@ class S3FileSystem(FileSystem):
 
     def list_modified(self, path: str) -> builtins.list[tuple[str, float]]:
         """Every object under the prefix ``path/`` with its LastModified time."""
-        bucket, prefix = self._prefix(path)
-        client = aws.client("s3")
-        found = []
-        with _s3_errors("list", path):
-            for page in client.get_paginator("list_objects_v2").paginate(
-                Bucket=bucket, Prefix=prefix
-            ):
-                for obj in page.get("Contents", []):
-                    if not obj["Key"].endswith("/"):
-                        found.append((obj["Key"][len(prefix):], obj["LastModified"].timestamp()))
-        return sorted(found)
+        return sorted((rel, obj["LastModified"].timestamp()) for rel, obj in self._objects(path))
 
     def dir_exists(self, path: str) -> bool:
         """Whether any object lies under the prefix ``path/``."""
