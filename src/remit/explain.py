@@ -52,24 +52,41 @@ class Explanation:
     earlier_job: tuple[str, str] | None = None  # (job id, execution id), when asked for
 
 
-def explain_jobs(backend: Any, jobs: Sequence[Job]) -> None:
-    """Set ``job.reason`` for jobs that missed the cache (a few queries for all of them)."""
-    try:
-        with backend.engine.connect() as conn:
-            from remit.db import history
+class RunExplainer:
+    """Explains one run's cache misses against the calls recorded before the run started.
 
-            versions = history.task_versions(conn, [job.task.fullname for job in jobs])
-            known = [job for job in jobs if job.task.fullname in versions]
+    Calls the run itself made are not "earlier calls": a fresh run of a new task says
+    ``new task`` for every call, not ``argument changed`` against its siblings. What was
+    recorded before the run does not change while it runs, so the per-task lookups are made
+    once per run (``_Memo``), and explaining a million misses costs a few queries per batch.
+    """
+
+    def __init__(self, backend: Any, started: float) -> None:
+        self.backend = backend
+        self.started = started
+        self._memo = _Memo()
+
+    def explain(self, jobs: Sequence[Job]) -> None:
+        """Set ``job.reason`` for jobs that missed the cache."""
+        try:
+            with self.backend.engine.connect() as conn:
+                facts = [facts_of_job(job, self.started) for job in jobs]
+                found = explain_calls(conn, facts, memo=self._memo, runtime=True)
+                for job, explanation in zip(jobs, found, strict=True):
+                    job.reason = explanation.reason
+        except Exception as exc:  # an explanation must never stop a run
             for job in jobs:
-                if job.task.fullname not in versions:
-                    job.reason = new_task_reason(job.task.fullname)
-            if known:
-                facts = [facts_of_job(job) for job in known]
-                for job, found in zip(known, explain_calls(conn, facts, versions), strict=True):
-                    job.reason = found.reason
-    except Exception as exc:  # an explanation must never stop a run
-        for job in jobs:
-            job.reason = job.reason or f"reason unknown ({type(exc).__name__}: {exc})"
+                job.reason = job.reason or f"reason unknown ({type(exc).__name__}: {exc})"
+
+
+@dataclass
+class _Memo:
+    """Lookups that stay true for a whole run: task versions and each version's newest calls
+    (with their arguments), all recorded before the run started."""
+
+    versions: dict[str, dict[str, dict]] = field(default_factory=dict)
+    newest: dict[tuple[str, float | None], list] = field(default_factory=dict)
+    arguments: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def uncached_reason(use_cache: bool, task_cache: bool, prov: bool, scope: str) -> str:
@@ -100,7 +117,7 @@ def invalid_result_reason(result: Any) -> str:
     return "the cached result no longer holds"
 
 
-def facts_of_job(job: Job) -> CallFacts:
+def facts_of_job(job: Job, before: float | None = None) -> CallFacts:
     """A running call's facts, with arguments named as the recorder names them."""
     from remit.db.recorder import _positional_names
 
@@ -116,20 +133,28 @@ def facts_of_job(job: Job) -> CallFacts:
         if describe is not None:
             files[name] = describe()[0]
     return CallFacts(job.task.fullname, job.task_hash, job.args_hash, job.eval_hash,
-                     job.task.code_deps, args, files)
+                     job.task.code_deps, args, files, before)
 
 
 # -- comparing with earlier calls ----------------------------------------------------------
 
 def explain_calls(
-    conn: Any, calls: Sequence[CallFacts], versions: dict[str, dict[str, dict]] | None = None,
-    with_jobs: bool = False,
+    conn: Any, calls: Sequence[CallFacts], with_jobs: bool = False, memo: _Memo | None = None,
+    runtime: bool = False,
 ) -> list[Explanation]:
-    """Explain each call by comparing it with the closest earlier call of its task."""
+    """Explain each call by comparing it with the closest earlier call of its task.
+
+    ``runtime``: the calls are missing the cache now, so one whose cache row exists had a
+    value that could not be used. ``memo`` keeps lookups across calls (one run's).
+    """
     from remit.db import history
 
-    if versions is None:
-        versions = history.task_versions(conn, [c.fullname for c in calls])
+    memo = memo if memo is not None else _Memo()
+    unseen = sorted({c.fullname for c in calls} - memo.versions.keys())
+    if unseen:
+        found = history.task_versions(conn, unseen)
+        memo.versions.update({name: found.get(name, {}) for name in unseen})
+    versions = {name: known for name, known in memo.versions.items() if known}
     out: list[Explanation | None] = [None] * len(calls)
     todo = []
     for i, call in enumerate(calls):
@@ -137,10 +162,9 @@ def explain_calls(
             out[i] = Explanation(new_task_reason(call.fullname))
         else:
             todo.append(i)
-    runtime = [i for i in todo if calls[i].before is None]
-    if runtime:
-        existing = history.existing_evaluations(conn, [calls[i].eval_hash for i in runtime])
-        for i in runtime:
+    if runtime and todo:
+        existing = history.existing_evaluations(conn, [calls[i].eval_hash for i in todo])
+        for i in todo:
             if calls[i].eval_hash in existing:
                 out[i] = Explanation(UNREADABLE)
     todo = [i for i in todo if out[i] is None]
@@ -148,7 +172,7 @@ def explain_calls(
         _explain_by_same_arguments(conn, calls, versions, todo, out)
     todo = [i for i in todo if out[i] is None]
     if todo:
-        _explain_by_closest_arguments(conn, calls, versions, todo, out)
+        _explain_by_closest_arguments(conn, calls, versions, todo, out, memo, runtime)
     if with_jobs:
         earlier = [e.earlier_call for e in out if e is not None and e.earlier_call]
         jobs = history.jobs_of_calls(conn, earlier) if earlier else {}
@@ -184,16 +208,15 @@ def _explain_by_same_arguments(conn: Any, calls: Sequence[CallFacts], versions: 
 
 
 def _explain_by_closest_arguments(conn: Any, calls: Sequence[CallFacts], versions: dict,
-                                  todo: list[int], out: list) -> None:
+                                  todo: list[int], out: list, memo: _Memo,
+                                  runtime: bool) -> None:
     """Calls with new arguments: compare with the earlier call sharing the most of them."""
     from remit.db import history
 
-    fetched: dict[tuple[str, float | None], list] = {}
-
     def newest(task_hash: str, before: float | None) -> list:
-        if (task_hash, before) not in fetched:
-            fetched[task_hash, before] = history.newest_calls(conn, task_hash, before)
-        return fetched[task_hash, before]
+        if (task_hash, before) not in memo.newest:
+            memo.newest[task_hash, before] = history.newest_calls(conn, task_hash, before)
+        return memo.newest[task_hash, before]
 
     pools: dict[tuple[str, str, float | None], tuple[list, dict[str, int]]] = {}
     plan: dict[int, tuple[list, dict[str, int]]] = {}
@@ -209,19 +232,22 @@ def _explain_by_closest_arguments(conn: Any, calls: Sequence[CallFacts], version
             pool = pool[:history.CANDIDATES_PER_TASK]
             pools[key] = (pool, {e.call_hash: n for n, e in enumerate(pool)})  # newest first
         plan[i] = pools[key]
-    needed = sorted({e.call_hash for pool, _ in pools.values() for e in pool})
-    arguments = history.argument_hashes(conn, needed) if needed else {}
+    needed = sorted({e.call_hash for pool, _ in pools.values() for e in pool}
+                    - memo.arguments.keys())
+    if needed:
+        found = history.argument_hashes(conn, needed)
+        memo.arguments.update({call_hash: found.get(call_hash, {}) for call_hash in needed})
+    arguments = memo.arguments
     index: dict[tuple[str, str], list[str]] = {}
-    for call_hash, args in arguments.items():
-        for item in args.items():
+    for call_hash in {e.call_hash for pool, _ in pools.values() for e in pool}:
+        for item in arguments[call_hash].items():
             index.setdefault(item, []).append(call_hash)
     best_of: dict[int, Any] = {}
     for i, (pool, rank) in plan.items():
         if not pool:
             out[i] = Explanation(
-                new_task_reason(calls[i].fullname) if calls[i].before is not None else
                 f"no earlier finished call of {calls[i].fullname} recorded (failed calls are "
-                "never cached)")
+                "never cached)" if runtime else new_task_reason(calls[i].fullname))
             continue
         score: Counter = Counter()
         for item in calls[i].args.items():

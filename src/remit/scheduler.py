@@ -33,7 +33,7 @@ from remit.context import context_hash, load_context, merge_context
 from remit.errors import ConfigError, RemitError, TaskError
 from remit.executors import Executor, create_executor
 from remit.executors.base import failure_from_exception
-from remit.explain import explain_jobs, invalid_result_reason, uncached_reason
+from remit.explain import RunExplainer, invalid_result_reason, uncached_reason
 from remit.expression import (
     Expression,
     SchedulerExpression,
@@ -127,6 +127,7 @@ class Scheduler:
         self.context = self.configured_context  # this run's: configured, then run(context=)
         self._context_hash = context_hash(self.context)
         self._known_task_hashes: frozenset[str] | None = None
+        self._explainer = RunExplainer(self.backend, time.time())  # one per run
 
     # -- public ---------------------------------------------------------------------------
 
@@ -225,6 +226,7 @@ class Scheduler:
         self._known_task_hashes = None
         execution = self.execution = Execution(list(argv or []))
         execution.tags = [*config_tags(self.config), *tags]
+        self._explainer = RunExplainer(self.backend, execution.start_time)
         self.hooks.emit("on_execution_start", execution)
         root = self._evaluate(expr, None)
         try:
@@ -585,7 +587,7 @@ class Scheduler:
                     job.reason = invalid_result_reason(result)
                 misses.append(job)
         if misses:
-            explain_jobs(self.backend, [job for job in misses if not job.reason])
+            self._explainer.explain([job for job in misses if not job.reason])
         for job in misses:
             self._submit(job)
 
@@ -608,7 +610,7 @@ class Scheduler:
                 served.add(job.id)
                 ultimate_misses.append(job)
         if ultimate_misses:
-            explain_jobs(self.backend, [job for job in ultimate_misses if not job.reason])
+            self._explainer.explain([job for job in ultimate_misses if not job.reason])
             for job in ultimate_misses:
                 self._submit(job)
         return [job for job in jobs if job.id not in served]

@@ -114,8 +114,12 @@ class _Why:
                        f"`remit why {first['id'][:8]}` says why that one ran.")
 
     def _compare(self, job: Any) -> Any:
-        """The explanation from comparing the job's call with earlier calls of its task."""
+        """The explanation from comparing the job's call with the calls of its task recorded
+        before the job's execution started (as the run's own ``Run`` line did)."""
+        from sqlalchemy import select
+
         from remit.db import history
+        from remit.db import models as m
         from remit.explain import CallFacts, explain_calls
 
         task = self.q.task(job["task_hash"])
@@ -125,9 +129,12 @@ class _Why:
         args = history.argument_hashes(self.conn, [node["call_hash"]]).get(node["call_hash"], {})
         paths = history.file_paths(self.conn, list(args.values()))
         files = {name: paths[h] for name, h in args.items() if h in paths}
+        execution = self.conn.execute(
+            select(m.execution.c.start_time).where(m.execution.c.id == job["execution_id"])
+        ).scalar()
         facts = CallFacts(task["fullname"], task["hash"], node["args_hash"], job["eval_hash"],
                           json.loads(task["deps"]) if task["deps"] else {}, args, files,
-                          before=job["start_time"])
+                          before=execution if execution is not None else job["start_time"])
         return explain_calls(self.conn, [facts], with_jobs=True)[0]
 
 
