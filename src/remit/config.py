@@ -4,7 +4,8 @@ Where it comes from, first match wins: the ``--config DIR`` option, the ``REMIT_
 environment variable, else the nearest ``.remit/`` directory from the working directory up
 (``.remit/`` in the working directory when there is none; it is created on first run).
 
-Sections: ``[backend]`` (``db_uri``, ``value_store_path``, ``value_store_min_size``),
+Sections: ``[backend]`` (``db_uri``, ``value_store_path``, ``value_store_min_size``,
+``stage_after``),
 ``[scheduler]`` (``job_status_interval``, ``flush_interval``, ``context``, ``context_file``),
 ``[context]`` (context variables, see context.py) and ``[executors.NAME]`` (each with a ``type``).
 Values may use ``${VAR}`` or ``${VAR:-default}`` to read the environment. Every error names
@@ -42,6 +43,7 @@ NUMBER_OPTIONS: dict[tuple[str, str], tuple[str, float]] = {
     ("scheduler", "job_status_interval"): ("seconds", 0.1),
     ("scheduler", "flush_interval"): ("seconds", 0.0),
     ("backend", "value_store_min_size"): ("bytes", 0),
+    ("backend", "stage_after"): ("count", 0),
 }
 
 
@@ -99,7 +101,7 @@ class Config:
         if raw is None or raw == "":
             return default
         kind, minimum = NUMBER_OPTIONS.get((section, option), ("", float("-inf")))
-        if kind == "bytes":
+        if kind in ("bytes", "count"):
             return parse_int(raw, self.where(section, option), minimum=int(minimum))
         return parse_float(raw, self.where(section, option), minimum=minimum)
 

@@ -178,7 +178,7 @@ def _read_rows(store: Any) -> dict[str, list[dict[str, Any]]]:
 
     rows: dict[str, list[dict[str, Any]]] = {}
     with store.engine.connect() as conn:
-        for table in models.metadata.sorted_tables:
+        for table in models.record_tables:
             rows[table.name] = [dict(r) for r in conn.execute(select(table)).mappings()]
     return rows
 

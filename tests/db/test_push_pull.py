@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from remit.db.models import metadata
+from remit.db.models import record_tables
 from tests.conftest import invoke_cli, run_cli, status_row
 
 WORKFLOW = '''
@@ -38,7 +38,7 @@ def main(n: int = 3, big: int = 70_000) -> list:
     return [square(i) for i in range(n)] + [bytes(big), save(f"out{n}.txt", n)]
 '''
 
-COUNTED = tuple(table.name for table in metadata.sorted_tables)  # every table travels
+COUNTED = tuple(table.name for table in record_tables)  # every table travels
 
 
 @pytest.fixture

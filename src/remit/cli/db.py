@@ -93,7 +93,7 @@ def info(config_dir: str | None, db_uri: str | None) -> None:
             click.echo(f"Schema:   {revision or '(none)'} (this remit: {HEAD_REVISION}; {state})")
             with engine.connect() as conn:
                 present = set(inspect(conn).get_table_names())
-                for table in models.metadata.sorted_tables:
+                for table in models.record_tables:
                     if table.name in present:
                         count = conn.execute(select(func.count()).select_from(table)).scalar()
                         click.echo(f"  {table.name:<11} {count}")

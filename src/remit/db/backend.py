@@ -3,8 +3,9 @@
 Owns the engine (SQLite in WAL mode by default, PostgreSQL by ``db_uri``), brings the schema
 to the current Alembic head, records values (``valuestore.py`` pickles them: small ones inline,
 large ones in the value store, each with the hash of its bytes, verified when read back) and
-buffers every record so that a flush writes each table with one
-``executemany`` in one transaction. Cache lookups take many eval hashes per query.
+buffers every record; a flush hands the buffer to ``writer.py``'s background thread, which
+writes each table with one ``executemany`` in one transaction. Cache lookups take many eval
+hashes per query.
 It knows nothing of executors, files' network code or the CLI; `remit log` reads through
 ``query.py``.
 """
@@ -12,7 +13,6 @@ It knows nothing of executors, files' network code or the CLI; `remit log` reads
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,8 @@ from sqlalchemy.engine import Engine
 
 from remit.config import parse_int
 from remit.db import models
-from remit.db.schema import damaged_message, ensure_schema
+from remit.db.schema import ensure_schema
+from remit.db.writer import STAGE_AFTER, Writer, merge_leftovers
 from remit.display import short_repr
 from remit.errors import DBError
 from remit.progress import log_line
@@ -43,6 +44,7 @@ class Backend:
         value_store: Path | str,
         min_store_size: int = DEFAULT_MIN_STORE_SIZE,
         read_only: bool = False,
+        stage_after: int = STAGE_AFTER,
     ) -> None:
         self.db_uri = db_uri
         self.value_store = value_store
@@ -55,8 +57,8 @@ class Backend:
         self._verified: set[str] = set()
         self.store = ValueStore(value_store, min_store_size)
         self.warn: Callable[[str], None] = log_line
-        self._statements: dict[str, Any] = {}
-        self._compiled: dict[str, Any] = {}
+        self._writer: Writer | None = None
+        self.stage_after = stage_after
 
     @classmethod
     def for_config_dir(cls, config_dir: Path, backend_options: dict[str, str],
@@ -70,7 +72,9 @@ class Backend:
         store = backend_options.get("value_store_path") or str(config_dir / "values")
         size = parse_int(backend_options.get("value_store_min_size") or DEFAULT_MIN_STORE_SIZE,
                          "[backend] value_store_min_size", minimum=0)
-        return cls(db_uri, store, size, read_only=read_only)
+        stage_after = parse_int(backend_options.get("stage_after") or STAGE_AFTER,
+                                "[backend] stage_after", minimum=0)
+        return cls(db_uri, store, size, read_only=read_only, stage_after=stage_after)
 
     @property
     def engine(self) -> Engine:
@@ -98,6 +102,7 @@ class Backend:
             event.listen(engine, "connect", _sqlite_pragmas)
         try:
             ensure_schema(engine)
+            merge_leftovers(engine)
         except DBError:
             raise
         except Exception as exc:
@@ -196,7 +201,7 @@ class Backend:
             self._pending += 1
         rows[key] = row
         if self._pending >= _MAX_PENDING:
-            self.flush()
+            self.flush(wait=False)
 
     def add_value(self, value_hash: str, value: Any) -> None:
         """Buffer a value row once per hash (serializing it only the first time)."""
@@ -222,100 +227,35 @@ class Backend:
         """Number of buffered rows."""
         return self._pending
 
-    def flush(self) -> None:
-        """Write every buffered row in one transaction (upserts for jobs and executions)."""
-        if not self._pending:
-            return
-        rows, self._rows, self._pending = self._rows, {}, 0
-        try:
-            self._write(rows)
-        except Exception as exc:
-            if not _caused_by(exc, UnicodeEncodeError):
-                raise _store_error(self.db_uri, exc) from exc
-            try:  # text that is not UTF-8 (e.g. a file name's undecodable bytes): escape it
-                self._write({name: {key: _escaped(row) for key, row in batch.items()}
-                             for name, batch in rows.items()})
-            except Exception as again:
-                raise _store_error(self.db_uri, again) from again
+    def flush(self, wait: bool = True) -> None:
+        """Hand every buffered row to the writer (one transaction); with ``wait``, return
+        once everything handed over is in the store (``writer.py``)."""
+        if self._pending:
+            rows, self._rows, self._pending = self._rows, {}, 0
+            self.writer.submit(rows)
+        if wait and self._writer is not None:
+            self._writer.drain()
 
-    def _write(self, rows: dict[str, dict[Any, dict[str, Any]]]) -> None:
-        """One transaction. On PostgreSQL rows go in key order, so that schedulers writing the
-        same rows at once take their row locks in the same order and never deadlock."""
-        ordered = self.engine.dialect.name == "postgresql"
-        with self.engine.begin() as conn:
-            for table in models.metadata.sorted_tables:
-                batch = rows.get(table.name)
-                if batch:
-                    keys = sorted(batch) if ordered else batch
-                    self._write_rows(conn, table, [batch[key] for key in keys])
-
-    def _write_rows(self, conn: Any, table: Table, batch: list[dict[str, Any]]) -> None:
-        statement = self._insert(table)
-        if conn.dialect.name != "sqlite":
-            conn.execute(statement, batch)
-            return
-        # SQLite: the compiled SQL with plain tuples, skipping SQLAlchemy's per-row parameter
-        # processing (a third of a big flush's time); the values are already SQLite types.
-        compiled = self._compiled.get(table.name)
-        if compiled is None:
-            compiled = statement.compile(dialect=conn.dialect,
-                                         column_keys=[c.name for c in table.columns])
-            self._compiled[table.name] = compiled
-        keys = compiled.positiontup
-        conn.exec_driver_sql(compiled.string, [tuple(map(row.get, keys)) for row in batch])
-
-    def _insert(self, table: Table) -> Any:
-        statement = self._statements.get(table.name)
-        if statement is None:
-            statement = self._statements[table.name] = self._build_insert(table)
-        return statement
-
-    def _build_insert(self, table: Table) -> Any:
-        if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            stmt: Any = pg_insert(table)
-        else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            stmt = sqlite_insert(table)
-        if table.name in ("job", "execution", "evaluation", "value"):
-            keys = [c.name for c in table.primary_key.columns]
-            updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-            return stmt.on_conflict_do_update(index_elements=keys, set_=updates)
-        return stmt.on_conflict_do_nothing()
+    @property
+    def writer(self) -> Writer:
+        """The background writer, started on first use."""
+        if self._writer is None:
+            self._writer = Writer(self.engine, self.db_uri, self.stage_after)
+        return self._writer
 
     def close(self) -> None:
-        """Flush and release the engine."""
+        """Flush, stop the writer and release the engine."""
         try:
-            self.flush()
+            self.flush(wait=False)
         finally:
-            if self._engine is not None:
-                self._engine.dispose()
-                self._engine = None
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, kind) or isinstance(getattr(seen, "orig", None), kind):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _escaped(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(v, str) else v
-            for k, v in row.items()}
-
-
-def _store_error(db_uri: str, exc: Exception) -> DBError:
-    """DBError for a failed write; a vanished table says the store is damaged, and the fix."""
-    text = str(exc)
-    match = re.search(r'no such table: (\w+)|relation "(\w+)" does not exist', text)
-    if match:
-        return DBError(damaged_message(db_uri, [match.group(1) or match.group(2)]))
-    return DBError(f"cannot record provenance in {db_uri!r}: {text}")
+            writer, self._writer = self._writer, None
+            try:
+                if writer is not None:
+                    writer.close()
+            finally:
+                if self._engine is not None:
+                    self._engine.dispose()
+                    self._engine = None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

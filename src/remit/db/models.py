@@ -19,6 +19,12 @@
 - ``tag``: key/value tags on executions, jobs, tasks and values (entity id: execution id, job
   id, task hash or value hash), e.g. the AWS Batch job id or ``@task(tags=...)``.
 
+``record_tables`` are those, in dependency order. ``staging`` holds, for every record table
+but ``execution``, a ``stage_<name>`` table with the same columns and no key or index: a big
+run on SQLite appends its rows there and merges them into the real tables in bulk
+(``writer.py``), because inserting into a dozen hash-keyed indexes row batch by row batch
+costs a big store most of its time.
+
 Alembic migrations in ``migrations/`` create exactly this schema; a test keeps them in step.
 """
 
@@ -172,3 +178,13 @@ tag = Table(
     Column("key", String(128), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+record_tables: tuple[Table, ...] = tuple(metadata.sorted_tables)
+
+
+def _stage_of(table: Table) -> Table:
+    return Table(f"stage_{table.name}", metadata,
+                 *(Column(c.name, c.type) for c in table.columns), info={"stage_of": table.name})
+
+
+staging: dict[str, Table] = {t.name: _stage_of(t) for t in record_tables if t is not execution}

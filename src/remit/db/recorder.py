@@ -119,7 +119,7 @@ class ProvenanceRecorder:
             self._execution_row(self._execution)
         pending = self.backend.pending
         if pending and (pending >= _FLUSH_ROWS or now - self._last_flush >= self.flush_interval):
-            self.backend.flush()
+            self.backend.flush(wait=False)
             self._last_flush = now
 
     # -- rows -----------------------------------------------------------------------------
@@ -134,7 +134,7 @@ class ProvenanceRecorder:
             return
         sub_id = outcome.execution_id
         keep_execution = outcome.new_execution
-        for table in models.metadata.sorted_tables:
+        for table in models.record_tables:
             keys = [c.name for c in table.primary_key.columns]
             for row in records.get(table.name, ()):
                 if table is models.execution and not keep_execution:

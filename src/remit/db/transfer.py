@@ -81,7 +81,7 @@ def _column_in(conn: Connection, query: Any, column: Any, values: Iterable[Any])
 
 def closure(conn: Connection, execution_ids: Sequence[str]) -> dict[str, set[tuple]]:
     """The primary keys, per table, of everything these executions recorded."""
-    keys: dict[str, set[tuple]] = {t.name: set() for t in m.metadata.sorted_tables}
+    keys: dict[str, set[tuple]] = {t.name: set() for t in m.record_tables}
     keys["execution"] = {(i,) for i in execution_ids}
     jobs = _column_in(conn, select(m.job.c.id, m.job.c.task_hash, m.job.c.eval_hash,
                                    m.job.c.call_hash), m.job.c.execution_id, execution_ids)
@@ -146,7 +146,7 @@ def copy_executions(src: Backend, dst: Backend, execution_ids: Sequence[str]) ->
     report = CopyReport()
     with src.engine.connect() as sconn, dst.engine.begin() as dconn:
         wanted = closure(sconn, execution_ids)
-        for table in m.metadata.sorted_tables:
+        for table in m.record_tables:
             keys = wanted.get(table.name, set())
             present = _existing(dconn, table, keys) if keys else set()
             missing = keys - present
