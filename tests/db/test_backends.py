@@ -125,3 +125,19 @@ def test_shallow_cache_and_tags(db_uri: str, tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert Query(conn).tags(hash_value([1, 2, 3, 4, 5])) == {"kind": "incs"}
     engine.dispose()
+
+
+def test_records_the_size_of_a_value_past_2_gib(db_uri: str, tmp_path: Path) -> None:
+    backend = Backend(db_uri, tmp_path / "values")
+    try:
+        size = 5 * 2**30  # a 5 GiB value kept in the value store; only its row is written here
+        backend.add(models.value, "b" * 40, {
+            "hash": "b" * 40, "type": "builtins.bytes", "preview": "b'...'", "size": size,
+            "storage": "store", "data": None, "data_hash": "c" * 40})
+        backend.flush()
+        with backend.engine.connect() as conn:
+            found = conn.execute(select(models.value.c.size)
+                                 .where(models.value.c.hash == "b" * 40)).scalar()
+        assert found == size
+    finally:
+        backend.close()

@@ -31,6 +31,7 @@ Alembic migrations in ``migrations/`` create exactly this schema; a test keeps t
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -138,7 +139,7 @@ value = Table(
     Column("hash", HASH, primary_key=True),
     Column("type", String(256), nullable=False),
     Column("preview", Text, nullable=False),
-    Column("size", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),  # bytes; values may pass 2 GiB
     Column("storage", String(16), nullable=False),  # inline | store | none (unpicklable)
     Column("data", LargeBinary),
     Column("data_hash", HASH),  # hash of the pickle bytes (inline or in the value store)

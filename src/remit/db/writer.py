@@ -189,9 +189,10 @@ class Writer:
 def merge_staged(conn: Connection) -> int:
     """Move every staged row into its real table; return how many there were.
 
-    Rows go in the order they were staged (sorting them by key first was no faster, and
-    took memory): a later row of an upserted table (a job's final state) replaces an earlier
-    one; for the other tables the first row of a key stays, as with direct writes.
+    Rows go in the order they were staged (sorting them by key first saved little and took
+    memory; bench/README.md): a later row of an upserted table (a job's final state)
+    replaces an earlier one; for the other tables the first row of a key stays, as with
+    direct writes.
     """
     moved = 0
     for name, stage in models.staging.items():

@@ -1,4 +1,5 @@
-"""staging tables: index-free copies of the record tables, merged in bulk by big runs
+"""staging tables: index-free copies of the record tables, merged in bulk by big runs;
+value.size becomes 64-bit (a value may pass 2 GiB)
 
 Revision ID: 0003_staging
 Revises: 0002_faults
@@ -14,6 +15,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("value", schema=None) as batch_op:
+        batch_op.alter_column("size", existing_type=sa.Integer(), type_=sa.BigInteger(),
+                              existing_nullable=False)
     op.create_table(
         "stage_argument",
         sa.Column("call_hash", sa.String(length=40), nullable=True),
@@ -99,7 +103,7 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=40), nullable=True),
         sa.Column("type", sa.String(length=256), nullable=True),
         sa.Column("preview", sa.Text(), nullable=True),
-        sa.Column("size", sa.Integer(), nullable=True),
+        sa.Column("size", sa.BigInteger(), nullable=True),
         sa.Column("storage", sa.String(length=16), nullable=True),
         sa.Column("data", sa.LargeBinary(), nullable=True),
         sa.Column("data_hash", sa.String(length=40), nullable=True),
@@ -107,6 +111,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("value", schema=None) as batch_op:
+        batch_op.alter_column("size", existing_type=sa.BigInteger(), type_=sa.Integer(),
+                              existing_nullable=False)
     op.drop_table("stage_argument")
     op.drop_table("stage_call_edge")
     op.drop_table("stage_call_file")
