@@ -23,6 +23,7 @@ writing (``merge_leftovers``). Until a merge, staged rows are invisible to reade
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -41,6 +42,14 @@ MERGE_ROWS = 1_000_000  # staged rows that trigger a merge
 MERGE_AGE = 30.0  # seconds the oldest staged row may wait for its merge
 _UPSERTED = ("job", "execution", "evaluation", "value")  # a later row replaces an earlier one
 _MERGE = object()  # queue marker: merge everything staged
+
+# Held while a writer thread is inside the database driver. The process executor forks its
+# workers; a fork while another thread holds SQLite's internal mutexes (its allocator's,
+# say) would leave them locked forever in the child, and a task there that opens a database
+# would hang. So a fork waits for the write in progress to end.
+_IN_DRIVER = threading.Lock()
+os.register_at_fork(before=_IN_DRIVER.acquire, after_in_parent=_IN_DRIVER.release,
+                    after_in_child=_IN_DRIVER.release)
 
 Rows = dict[str, dict[Any, dict[str, Any]]]
 
@@ -115,10 +124,11 @@ class Writer:
                     return
                 item = self._queue[0]
             try:
-                if item is _MERGE:
-                    self._merge()
-                else:
-                    self._write(item)
+                with _IN_DRIVER:
+                    if item is _MERGE:
+                        self._merge()
+                    else:
+                        self._write(item)
             except BaseException as exc:  # reported to the scheduler at its next hand-off
                 with self._cond:
                     self._error = self._error or exc
