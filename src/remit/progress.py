@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
@@ -29,6 +29,20 @@ FULL_LINES = 20  # job lines printed in full per task and kind; more are summari
 def log_line(text: str, stream: TextIO | None = None) -> None:
     """Write one ``[remit]``-prefixed line."""
     (stream or sys.stderr).write((PREFIX + text).rstrip() + "\n")
+
+
+_SUMMARY_REASONS = 3  # reasons named in a summary line; the rest are counted together
+
+
+def _reasons_text(reasons: Counter[str], count: int) -> str:
+    """``: 120 new task: ...; 10 argument i changed`` (nothing when no job gave a reason)."""
+    if not any(reasons):
+        return ""
+    top = [(reason or "no reason given", n) for reason, n in
+           reasons.most_common(_SUMMARY_REASONS)]
+    rest = count - sum(n for _, n in top)
+    words = "; ".join(f"{n:,} {reason}" for reason, n in top)
+    return f": {words}" + (f"; {rest:,} for other reasons" if rest else "")
 
 
 _live_tables: list[Any] = []
@@ -58,7 +72,8 @@ class RunLog:
         self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._running: set[str] = set()  # ids of submitted jobs not yet finished
         self._lines: dict[tuple[str, str], int] = defaultdict(int)  # (kind, task) -> printed
-        self._unshown: dict[tuple[str, str, str], int] = {}  # (kind, task, where) -> count
+        # (kind, task, where) -> how many lines were not shown, by the reason they gave
+        self._unshown: dict[tuple[str, str, str], Counter[str]] = {}
         self._last_table = time.monotonic()
         if live is None:
             live = self.stream.isatty()
@@ -99,23 +114,29 @@ class RunLog:
             counts["PENDING"] -= 1
         counts[state] += 1
 
-    def _job_line(self, kind: str, job: Job, text: str, where: str = "") -> None:
+    def _job_line(self, kind: str, job: Job, text: str, where: str = "",
+                  reason: str = "") -> None:
         """Print a job's line, or, past ``FULL_LINES`` of a kind for a task (and unless
-        verbose), count it for the next summary line."""
+        verbose), count it, by its reason, for the next summary line."""
         key = (kind, job.task.fullname)
         if self.verbose or self._lines[key] < FULL_LINES:
             self._lines[key] += 1
             self._write(text)
             return
         quiet = (kind, job.task.fullname, where)
-        self._unshown[quiet] = self._unshown.get(quiet, 0) + 1
+        reasons = self._unshown.get(quiet)
+        if reasons is None:
+            reasons = self._unshown[quiet] = Counter()
+        reasons[reason] += 1
 
     def _summarize(self) -> None:
-        """One line per task for the job lines not printed since the last summary."""
+        """One line per task for the job lines not printed since the last summary, with the
+        commonest reasons they ran for."""
         unshown, self._unshown = self._unshown, {}
-        for (kind, task, where), count in unshown.items():
+        for (kind, task, where), reasons in unshown.items():
+            count = sum(reasons.values())
             self._write(f"{kind:<6} {count:,} more job{'s' if count > 1 else ''} of {task}"
-                        f"{where} (remit run -v prints each)")
+                        f"{where}{_reasons_text(reasons, count)} (remit run -v prints each)")
 
     def on_execution_start(self, execution: Execution) -> None:
         """Announce the execution and its command line; start the live table on a terminal."""
@@ -138,7 +159,7 @@ class RunLog:
         self._running.add(job.id)
         why = f"  ({job.reason})" if job.reason else ""
         self._job_line("Run", job, f"Run    Job {job.short_id}:  {job.describe_call()} on "
-                                   f"{job.executor}{why}", f" on {job.executor}")
+                                   f"{job.executor}{why}", f" on {job.executor}", job.reason)
 
     def on_cache_hit(self, job: Job, result: Any) -> None:
         """``Cached Job <id>:  task(args) (eval_hash=...)``."""

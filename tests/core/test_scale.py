@@ -42,14 +42,19 @@ def test_past_twenty_run_lines_per_task_a_summary_says_how_many_more(tmp_path: P
     lines = proc.stderr.splitlines()
     assert sum("Run    Job" in line and "wide.one(" in line for line in lines) == 20
     summary = [line for line in lines if "more jobs of wide.one" in line]
-    assert summary == ["[remit] Run    130 more jobs of wide.one on default "
-                       "(remit run -v prints each)"]
+    assert summary == ["[remit] Run    130 more jobs of wide.one on default: 130 new task: no "
+                       "earlier call of wide.one recorded (remit run -v prints each)"]
     assert sum("Run    Job" in line for line in lines) == 22  # main and add_all in full
     assert status_row(proc.stderr, "wide.one") == [0, 0, 0, 0, 150, 150]
 
     cached = run_cli("run", "workflow.py", "main", "--n", "150", cwd=tmp_path)
     assert "[remit] Cached 130 more jobs of wide.one" in cached.stderr
     assert status_row(cached.stderr, "ALL") == [0, 0, 0, 152, 0, 152]
+
+    changed = run_cli("run", "workflow.py", "main", "--n", "200", cwd=tmp_path)
+    assert changed.returncode == 0, changed.stderr
+    assert ("[remit] Run    30 more jobs of wide.one on default: 30 argument i changed "
+            "(remit run -v prints each)") in changed.stderr.splitlines()
 
     verbose = run_cli("run", "--no-cache", "-v", "workflow.py", "main", "--n", "150",
                       cwd=tmp_path)
