@@ -108,6 +108,10 @@ def test_rows_staged_by_a_killed_run_are_merged_and_served(tmp_path: Path) -> No
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     assert _counts(db, "evaluation")["evaluation"] < 40  # not merged: the run died first
+    waiting = sum(_counts(db, *(t.name for t in models.staging.values())).values())
+    info = run_cli("db", "info", cwd=project)
+    assert info.returncode == 0, info.stderr
+    assert f"{waiting} staged rows wait for a merge" in info.stdout
     rerun = run_cli("run", "wf.py", "main", "--n", "80", cwd=project)
     assert rerun.returncode == 0, rerun.stderr
     assert rerun.stdout.strip().splitlines()[-1] == str(sum(i * i for i in range(80)))

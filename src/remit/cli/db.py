@@ -97,6 +97,11 @@ def info(config_dir: str | None, db_uri: str | None) -> None:
                     if table.name in present:
                         count = conn.execute(select(func.count()).select_from(table)).scalar()
                         click.echo(f"  {table.name:<11} {count}")
+                staged = sum(conn.execute(select(func.count()).select_from(t)).scalar() or 0
+                             for t in models.staging.values() if t.name in present)
+                if staged:
+                    click.echo(f"  {staged} staged rows wait for a merge (a big run is going, "
+                               "or died; the next command that writes merges them)")
         finally:
             engine.dispose()
 
