@@ -162,3 +162,27 @@ def test_a_failed_background_write_fails_the_run_with_the_store_named(tmp_path: 
             raise AssertionError("the failed write was not reported")
     finally:
         backend.close()
+
+
+def test_two_staged_runs_sharing_a_store_both_end_complete(tmp_path: Path) -> None:
+    """Both start on a store that does not exist yet, create it at once, and stage, merge
+    (each other's rows too) and serve from the cache side by side."""
+    project = _project(tmp_path)
+    procs = [subprocess.Popen([sys.executable, "-m", "remit", "run", "wf.py", "main", "--n",
+                               str(n)], cwd=project, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for n in (300, 200)]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    for proc, (out, err), n in zip(procs, outputs, (300, 200), strict=True):
+        assert proc.returncode == 0, err
+        assert out.strip().splitlines()[-1] == str(sum(i * i for i in range(n)))
+    db = project / ".remit" / "remit.db"
+    assert set(_counts(db, *(t.name for t in models.staging.values())).values()) == {0}
+    conn = sqlite3.connect(db)
+    try:
+        statuses = dict(conn.execute("SELECT status, count(*) FROM job GROUP BY status"))
+        assert sum(statuses.values()) == 504  # 302 + 202 jobs
+        assert set(statuses) <= {"DONE", "CACHED"}  # CACHED: served from the other run
+        assert conn.execute("SELECT count(*) FROM evaluation").fetchone()[0] == 304
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        conn.close()

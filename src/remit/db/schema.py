@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from remit.db import models
 from remit.errors import DBError
@@ -20,9 +20,13 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def current_revision(engine: Engine) -> str | None:
     """The Alembic revision recorded in the database, or None for a new database."""
     with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return _revision_in(conn)
+
+
+def _revision_in(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 _SCHEMA_LOCK = 0x72656D6974  # PostgreSQL advisory lock key ("remit"): one schema writer
@@ -54,6 +58,13 @@ def _ensure_schema(engine: Engine) -> None:
         return
     if revision is None:
         with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # One transaction holding the write lock: Python's sqlite3 commits DDL as it
+                # goes otherwise, and a second process starting at the same moment would see
+                # half a schema. It waits here instead, then finds the schema made.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                if _revision_in(conn) == HEAD_REVISION:
+                    return
             if inspect(conn).get_table_names():
                 raise DBError(
                     f"database {engine.url!r} has tables but no remit schema version; "
