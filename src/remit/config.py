@@ -7,7 +7,8 @@ environment variable, else the nearest ``.remit/`` directory from the working di
 Sections: ``[backend]`` (``db_uri``, ``value_store_path``, ``value_store_min_size``,
 ``stage_after``),
 ``[scheduler]`` (``job_status_interval``, ``flush_interval``, ``context``, ``context_file``),
-``[context]`` (context variables, see context.py) and ``[executors.NAME]`` (each with a ``type``).
+``[context]`` (context variables, see context.py), ``[limits]`` (resource amounts, see
+limits.py) and ``[executors.NAME]`` (each with a ``type``).
 Values may use ``${VAR}`` or ``${VAR:-default}`` to read the environment. Every error names
 the file, the section and the option. This module does not create executors or open the DB.
 """
@@ -36,7 +37,7 @@ IMPLICIT_EXECUTORS: dict[str, dict[str, str]] = {
 }
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_KNOWN_SECTIONS = {"backend", "scheduler", "report", "context", "tags"}
+_KNOWN_SECTIONS = {"backend", "scheduler", "report", "context", "tags", "limits"}
 # Numeric options of [scheduler] and [backend]: (section, option) -> (kind, minimum).
 # job_status_interval has a floor: 0 would print a status table in a busy loop.
 NUMBER_OPTIONS: dict[tuple[str, str], tuple[str, float]] = {
@@ -80,6 +81,7 @@ class Config:
     executors: dict[str, dict[str, str]] = field(default_factory=dict)
     context: dict[str, str] = field(default_factory=dict)  # dotted path -> JSON or text
     tags: dict[str, str] = field(default_factory=dict)  # execution tags of every run
+    limits: dict[str, str] = field(default_factory=dict)  # resource -> amount (limits.py)
 
     def __post_init__(self) -> None:
         raw: Any = self.config_dir
@@ -158,6 +160,8 @@ def load_config(explicit_dir: str | os.PathLike[str] | None = None) -> Config:
         _add_section(config, section, options, str(path))
     for section, option in NUMBER_OPTIONS:  # bad numbers fail here, before anything runs
         config.get_float(section, option, 0.0)
+    for name, amount in config.limits.items():
+        parse_int(amount, config.where("limits", name), minimum=1)
     return config
 
 
@@ -201,7 +205,7 @@ def _add_section(config: Config, section: str, options: dict[str, str], path: st
     else:
         raise ConfigError(
             f"{path}: [{section}]: unknown section; expected [backend], [scheduler], "
-            "[context], [tags], [report] or [executors.NAME]"
+            "[context], [tags], [limits], [report] or [executors.NAME]"
         )
 
 

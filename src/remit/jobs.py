@@ -62,6 +62,7 @@ class Job:
     prov: bool = True  # False: not recorded in the store (task option prov=False, no_prov)
     subtree: frozenset[str] | None = None  # task hashes below a call served by shallow caching
     reason: str = ""  # why it ran instead of coming from the cache (explain.py)
+    held: dict[str, int] | None = None  # resource units held while the body runs (limits.py)
 
 
     @property

@@ -53,6 +53,7 @@ from remit.hashing import (
 )
 from remit.hooks import Hooks
 from remit.jobs import Execution, Job, JobFailure, JobInfo, JobState
+from remit.limits import ResourceLimits, task_limits
 from remit.promise import Promise, all_of, resolved
 from remit.subrun import subrun
 from remit.tags import config_tags
@@ -128,6 +129,8 @@ class Scheduler:
         self._context_hash = context_hash(self.context)
         self._known_task_hashes: frozenset[str] | None = None
         self._explainer = RunExplainer(self.backend, time.time())  # one per run
+        self._limits = ResourceLimits(self.config)
+        self._waiting_for_limits: deque[Job] = deque()
 
     # -- public ---------------------------------------------------------------------------
 
@@ -220,6 +223,7 @@ class Scheduler:
         hash_user_tasks(registered_tasks().values())  # module constants as the run starts
         # Calls are shared within one run only: a Scheduler run twice starts afresh.
         self._by_eval, self._expr_promises, self._cache_queue = {}, {}, []
+        self._limits, self._waiting_for_limits = ResourceLimits(self.config), deque()
         self.context = (merge_context(self.configured_context, context) if context
                         else self.configured_context)
         self._context_hash = context_hash(self.context)
@@ -618,9 +622,18 @@ class Scheduler:
     def _submit(self, job: Job) -> None:
         try:
             executor = self._executor_for(job)
+            wanted = task_limits(job.task.fullname, job.task.options.get("limits"))
+            if wanted:
+                self._limits.check(job.task.fullname, wanted)
         except RemitError as exc:
             self._fail(job, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
             return
+        if wanted:
+            if not self._limits.fits(wanted):
+                self._waiting_for_limits.append(job)  # started when a holder finishes
+                return
+            self._limits.take(wanted)
+            job.held = wanted
         job.state = JobState.RUNNING
         job.start_time = time.time()
         self._outstanding[job.id] = job
@@ -630,6 +643,12 @@ class Scheduler:
     def _job_reported(self, job: Job, result: Any, failure: JobFailure | None) -> None:
         if self._outstanding.pop(job.id, None) is None:
             return  # a duplicate or late report
+        if job.held:
+            self._limits.give_back(job.held)
+            job.held = None
+            waiting, self._waiting_for_limits = self._waiting_for_limits, deque()
+            for other in waiting:  # in call order; those that still do not fit wait again
+                self._submit(other)
         if failure is not None:
             self._fail(job, failure)
         else:

@@ -30,7 +30,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Options consumed by the scheduler itself; every other option goes to the executor.
 SCHEDULER_OPTIONS = frozenset({
     "executor", "cache", "version", "name", "namespace", "nout", "hash_includes",
-    "cache_scope", "check_valid", "prov", "tags", "_context_override", "_ultimate_only",
+    "cache_scope", "check_valid", "prov", "tags", "limits", "_context_override",
+    "_ultimate_only",
 })
 
 _registry: dict[str, Task] = {}

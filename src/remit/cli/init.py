@@ -52,6 +52,12 @@ _CONTEXT = """\
 ; my_tool.flag = true
 """
 
+_LIMITS = """\
+; Resource limits: at most this many units held by running jobs of @task(limits=["db"]).
+; [limits]
+; db = 4
+"""
+
 _REPORT = """\
 ; Cost estimates of `remit report` for AWS Batch jobs.
 ; [report]
@@ -125,8 +131,8 @@ def _ini_value(value: Any) -> str:
 def default_ini(config_dir: Path) -> str:
     """The text of a new remit.ini for ``config_dir``."""
     return "\n".join([
-        _HEADER, _BACKEND.format(config_dir=config_dir), _SCHEDULER, _CONTEXT, _REPORT, _LOCAL,
-        _batch_section(), _DOCKER,
+        _HEADER, _BACKEND.format(config_dir=config_dir), _SCHEDULER, _CONTEXT, _LIMITS,
+        _REPORT, _LOCAL, _batch_section(), _DOCKER,
     ])
 
 
