@@ -14,7 +14,15 @@ from remit.prov import no_prov
 from remit.scheduler import Scheduler
 from remit.scripting import script
 from remit.tags import apply_tags
-from remit.task import PartialTask, Task, get_task, task
+from remit.task import (
+    PartialTask,
+    Task,
+    get_current_namespace,
+    get_task,
+    get_task_registry,
+    namespace,
+    task,
+)
 
 __all__ = [
     "__version__",
@@ -32,7 +40,10 @@ __all__ = [
     "catch",
     "cond",
     "get_context",
+    "get_current_namespace",
     "get_task",
+    "get_task_registry",
+    "namespace",
     "no_prov",
     "quote",
     "script",

@@ -18,7 +18,7 @@ import textwrap
 import threading
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, overload
 
 from remit.cache_options import CacheCheckValid, CacheScope, cache_policy
@@ -35,6 +35,7 @@ SCHEDULER_OPTIONS = frozenset({
 })
 
 _registry: dict[str, Task] = {}
+_current_namespace = ""  # set by namespace(): for tasks whose module names none
 
 
 class TaskOptions(dict):
@@ -71,6 +72,8 @@ class Task:
         self.name = name or func.__name__
         if namespace is None:
             namespace = getattr(func, "__globals__", {}).get("remit_namespace")
+        if namespace is None:
+            namespace = _current_namespace
         self.namespace = namespace or ""
         self.fullname = f"{self.namespace}.{self.name}" if self.namespace else self.name
         self.version = version
@@ -415,4 +418,40 @@ def registered_tasks() -> dict[str, Task]:
     return dict(_registry)
 
 
-__all__ = ["CacheCheckValid", "CacheScope", "Task", "get_task", "registered_tasks", "task"]
+def namespace(name: str | None = None) -> None:
+    """Set the namespace of tasks defined from now on in modules without a
+    ``remit_namespace`` (as redun's ``namespace()``); None or "" unsets it."""
+    global _current_namespace
+    _current_namespace = name or ""
+
+
+def get_current_namespace() -> str:
+    """The namespace set by ``namespace()`` ("" when none is)."""
+    return _current_namespace
+
+
+class TaskRegistry:
+    """The registered tasks, as redun's ``get_task_registry()`` returns them."""
+
+    def get(self, task_name: str | None = None, hash: str | None = None) -> Task | None:
+        """A task by full name or by hash; None when there is none."""
+        if task_name is not None:
+            return _registry.get(task_name)
+        if hash is not None:
+            return next((t for t in _registry.values() if t.hash == hash), None)
+        return None
+
+    def __iter__(self) -> Iterator[Task]:
+        return iter(list(_registry.values()))
+
+    def __len__(self) -> int:
+        return len(_registry)
+
+
+def get_task_registry() -> TaskRegistry:
+    """The registry of every task defined so far."""
+    return TaskRegistry()
+
+
+__all__ = ["CacheCheckValid", "CacheScope", "Task", "TaskRegistry", "get_current_namespace",
+           "get_task", "get_task_registry", "namespace", "registered_tasks", "task"]
