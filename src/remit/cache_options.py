@@ -8,6 +8,9 @@
   from its final recorded result, without replaying its children.
 - ``prov=False``: the call and everything below it are evaluated but not recorded; such calls
   are never reused (as redun does).
+- ``config_args=["threads", ...]``: parameters that configure how a call runs, not what it
+  computes: they are left out of the cache key, so changing them reuses the cached result
+  (as redun does). They are still passed to the task and recorded.
 
 This module reads and checks the options (once per Task object); the scheduler applies them.
 """
@@ -44,6 +47,7 @@ class CachePolicy:
     shallow: bool
     prov: bool
     ultimate_only: bool  # reuse only a shallow-checked final result (subrun)
+    config_args: frozenset[str] = frozenset()  # parameters left out of the cache key
 
 
 _DEFAULT = CachePolicy(CacheScope.BACKEND, False, True, False)
@@ -54,12 +58,25 @@ def cache_policy(task: Any) -> CachePolicy:
     """The parsed cache options of a Task (computed once per Task object)."""
     found = task.__dict__.get(_KEY)
     if found is None:
-        found = task.__dict__[_KEY] = _parse(task.fullname, task.options)
+        found = task.__dict__[_KEY] = _parse(task.fullname, task.options, task.func)
     return found
 
 
-def _parse(fullname: str, options: dict[str, Any]) -> CachePolicy:
-    if not any(k in options for k in ("cache_scope", "check_valid", "prov", "_ultimate_only")):
+def key_hashes(policy: CachePolicy, parameters: list[str], arg_hashes: list[str],
+               kwarg_hashes: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The argument hashes that make up the cache key: all but the ``config_args``
+    (``parameters``: the names of the task's positional parameters, in order)."""
+    if not policy.config_args:
+        return arg_hashes, kwarg_hashes
+    skip = policy.config_args
+    return ([h for i, h in enumerate(arg_hashes)
+             if i >= len(parameters) or parameters[i] not in skip],
+            {k: h for k, h in kwarg_hashes.items() if k not in skip})
+
+
+def _parse(fullname: str, options: dict[str, Any], func: Any = None) -> CachePolicy:
+    if not any(k in options for k in ("cache_scope", "check_valid", "prov", "_ultimate_only",
+                                      "config_args")):
         return _DEFAULT
     raw_scope = options.get("cache_scope", CacheScope.BACKEND)
     try:
@@ -80,7 +97,28 @@ def _parse(fullname: str, options: dict[str, Any]) -> CachePolicy:
     if not isinstance(prov, bool):
         raise TaskError(f"task {fullname}: prov={prov!r} must be True or False")
     return CachePolicy(scope, check is CacheCheckValid.SHALLOW, prov,
-                       bool(options.get("_ultimate_only", False)))
+                       bool(options.get("_ultimate_only", False)),
+                       _config_args(fullname, options.get("config_args"), func))
+
+
+def _config_args(fullname: str, raw: Any, func: Any) -> frozenset[str]:
+    if not raw:
+        return frozenset()
+    if isinstance(raw, str) or not all(isinstance(name, str) for name in raw):
+        raise TaskError(f"task {fullname}: config_args must be a list of parameter names, "
+                        f"got {raw!r}")
+    import inspect
+
+    try:
+        known = list(inspect.signature(func).parameters) if func is not None else list(raw)
+    except (TypeError, ValueError):
+        known = list(raw)
+    unknown = [name for name in raw if name not in known]
+    if unknown:
+        raise TaskError(f"task {fullname}: config_args names {', '.join(map(repr, unknown))}, "
+                        f"which {'is' if len(unknown) == 1 else 'are'} not a parameter of the "
+                        f"task (its parameters: {', '.join(known)})")
+    return frozenset(raw)
 
 
 __all__ = ["CacheCheckValid", "CachePolicy", "CacheScope", "cache_policy"]

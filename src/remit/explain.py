@@ -119,9 +119,9 @@ def invalid_result_reason(result: Any) -> str:
 
 def facts_of_job(job: Job, before: float | None = None) -> CallFacts:
     """A running call's facts, with arguments named as the recorder names them."""
-    from remit.db.recorder import _positional_names
+    from remit.task import positional_names
 
-    params = _positional_names(job.task)
+    params = positional_names(job.task)
     args: dict[str, str] = {}
     files: dict[str, str] = {}
     named = [(params[i] if i < len(params) else f"*{i}", h, v)

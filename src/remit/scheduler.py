@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from remit.builtins import BUILTINS
-from remit.cache_options import CachePolicy, CacheScope, cache_policy
+from remit.cache_options import CachePolicy, CacheScope, cache_policy, key_hashes
 from remit.call_defaults import fill_call, job_info_names, lazy_parts
 from remit.config import IMPLICIT_EXECUTORS, Config, config_from_dict, load_config
 from remit.context import context_hash, load_context, merge_context
@@ -57,7 +57,7 @@ from remit.limits import ResourceLimits, task_limits
 from remit.promise import Promise, all_of, resolved
 from remit.subrun import subrun
 from remit.tags import config_tags
-from remit.task import Task, registered_tasks
+from remit.task import Task, positional_names, registered_tasks
 from remit.threads import fork_thread, join_thread
 
 _PRIMITIVES = (str, bytes, int, float, bool, type(None))
@@ -530,7 +530,8 @@ class Scheduler:
         except RemitError as exc:
             self._fail(job, JobFailure(exc, f"{type(exc).__name__}: {exc}\n", job))
             return
-        job.args_hash = combine_argument_hashes(job.arg_hashes, job.kwarg_hashes)
+        job.args_hash = combine_argument_hashes(*key_hashes(
+            policy, positional_names(task), job.arg_hashes, job.kwarg_hashes))
         job.eval_hash = hash_eval(job.task_hash, job.args_hash)
         if parts is not None and parts.job_info:
             self._add_job_info(job, parts)

@@ -30,7 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Options consumed by the scheduler itself; every other option goes to the executor.
 SCHEDULER_OPTIONS = frozenset({
     "executor", "cache", "version", "name", "namespace", "nout", "hash_includes",
-    "cache_scope", "check_valid", "prov", "tags", "limits", "_context_override",
+    "cache_scope", "check_valid", "prov", "tags", "limits", "config_args", "_context_override",
     "_ultimate_only",
 })
 
@@ -416,6 +416,19 @@ def get_task(fullname: str) -> Task:
 def registered_tasks() -> dict[str, Task]:
     """All tasks registered so far, by full name."""
     return dict(_registry)
+
+
+def positional_names(task: Task) -> list[str]:
+    """Names of a task's parameters that can be passed by position (cached on the task)."""
+    names = task.__dict__.get("_positional_names")
+    if names is None:
+        try:
+            params = list(inspect.signature(task.func).parameters.values())
+        except (TypeError, ValueError):
+            params = []
+        names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        task.__dict__["_positional_names"] = names
+    return names
 
 
 def namespace(name: str | None = None) -> None:

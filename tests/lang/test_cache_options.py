@@ -186,3 +186,33 @@ def test_a_copied_store_serves_shallow_calls(make_scheduler, tmp_path: Path) -> 
     # The copy carries the subtree records: the whole tree is served from the root's result.
     assert set(log.counts) == {"tests.lang.cache_options.root"}
     assert log.counts["tests.lang.cache_options.root"]["CACHED"] == 1
+
+
+aligned: list[tuple[str, int]] = []
+
+
+@task(config_args=["threads"])
+def align(sample: str, threads: int = 1) -> str:
+    aligned.append((sample, threads))
+    return f"{sample}.bam"
+
+
+def test_config_args_are_not_part_of_the_cache_key(make_scheduler) -> None:
+    aligned.clear()
+    assert make_scheduler().run(align("a", threads=2)) == "a.bam"
+    assert make_scheduler().run(align("a", threads=8)) == "a.bam"  # served from the cache
+    assert make_scheduler().run(align("a", 16)) == "a.bam"  # by position too
+    assert make_scheduler().run(align("b", threads=2)) == "b.bam"
+    assert aligned == [("a", 2), ("b", 2)]
+
+
+def test_config_args_must_name_parameters() -> None:
+    with pytest.raises(TaskError) as info:  # when the task is defined or first called
+        @task(config_args=["thread"])
+        def misnamed(sample: str, threads: int = 1) -> str:
+            return sample
+
+        Scheduler(Config(config_dir=Path("."))).run(misnamed("a"))
+    assert "misnamed: config_args names 'thread'" in str(info.value)
+    assert "its parameters: sample, threads" in str(info.value)
+    _registry.pop("tests.lang.cache_options.misnamed", None)

@@ -9,7 +9,6 @@ pid and host) is refreshed every ``HEARTBEAT_INTERVAL`` seconds while it runs.
 
 from __future__ import annotations
 
-import inspect
 import json
 import time
 from typing import Any
@@ -23,6 +22,7 @@ from remit.hashing import hash_value, iter_nested
 from remit.jobs import Execution, Job, JobFailure
 from remit.subrun import SubrunOutcome
 from remit.tags import tag_text, task_tags
+from remit.task import positional_names
 
 _FLUSH_ROWS = 20_000
 HEARTBEAT_INTERVAL = 30.0  # seconds between heartbeats of a running execution
@@ -185,7 +185,7 @@ class ProvenanceRecorder:
         })
 
     def _argument_rows(self, job: Job) -> None:
-        params = _positional_names(job.task)
+        params = positional_names(job.task)
         named = [
             (params[i] if i < len(params) else f"*{i}", str(i), i, h, v)
             for i, (h, v) in enumerate(zip(job.arg_hashes, job.args, strict=True))
@@ -219,19 +219,6 @@ class ProvenanceRecorder:
             self.backend.add(models.call_file, (call_hash, value_hash, role), {
                 "call_hash": call_hash, "value_hash": value_hash, "role": role,
             })
-
-
-def _positional_names(task: Any) -> list[str]:
-    """Names of a task's parameters that can be passed by position (cached on the task)."""
-    names = task.__dict__.get("_positional_names")
-    if names is None:
-        try:
-            params = list(inspect.signature(task.func).parameters.values())
-        except (TypeError, ValueError):
-            params = []
-        names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        task.__dict__["_positional_names"] = names
-    return names
 
 
 def _error_text(failure: JobFailure) -> str:
