@@ -85,12 +85,17 @@ def deep_repr(value: Any) -> str:
     return "".join(out)
 
 
+_PRETTY_MAX = 100_000  # characters: a longer result prints flat (pretty would take seconds)
+
+
 def format_result(value: Any) -> str:
-    """A run's result as printed: pretty when it fits Python's recursion limit, else flat."""
+    """A run's result as printed: pretty when it is not huge and fits Python's recursion
+    limit, else flat (one line, complete)."""
     import pprint
 
     try:
-        return pprint.pformat(value)
+        flat = repr(value)
+        return pprint.pformat(value) if len(flat) <= _PRETTY_MAX else flat
     except RecursionError:
         return deep_repr(value)
 

@@ -97,3 +97,26 @@ def test_a_fan_out_wider_than_the_window_gives_every_result_in_place(
 @task()
 def collect(value: object) -> object:
     return value
+
+
+def test_a_huge_result_prints_flat_and_a_small_one_pretty(tmp_path: Path) -> None:
+    (tmp_path / "wf.py").write_text(textwrap.dedent('''
+        from remit import task
+
+
+        @task()
+        def many(n: int = 30000) -> list:
+            return list(range(n))
+
+
+        @task()
+        def few() -> dict:
+            return {f"sample_{i}": list(range(i, i + 5)) for i in range(6)}
+    '''))
+    huge = run_cli("run", "wf.py", "many", cwd=tmp_path)
+    assert huge.returncode == 0, huge.stderr
+    assert huge.stdout.splitlines() == [repr(list(range(30000)))]  # one line, all of it
+    small = run_cli("run", "wf.py", "few", cwd=tmp_path)
+    assert small.returncode == 0, small.stderr
+    lines = small.stdout.splitlines()
+    assert len(lines) == 6 and lines[0] == "{'sample_0': [0, 1, 2, 3, 4],"
