@@ -213,21 +213,26 @@ def test_namespace_and_the_task_registry_as_in_redun(tmp_path: Path) -> None:
     import importlib.util
 
     from remit import get_current_namespace, get_task_registry
+    from remit.task import _registry
     from tests.conftest import run_cli
 
     path = tmp_path / "namespaced_wf.py"
     path.write_text(NAMESPACED)
     spec = importlib.util.spec_from_file_location("namespaced_wf", path)
     assert spec is not None and spec.loader is not None
-    spec.loader.exec_module(importlib.util.module_from_spec(spec))
-    assert get_current_namespace() == ""
-    registry = get_task_registry()
-    hello = registry.get(task_name="tests_ns_acme.hello")
-    assert hello is not None and hello.namespace == "tests_ns_acme"
-    assert registry.get(hash=hello.hash) is hello
-    assert registry.get(task_name="tests_ns_plain") is not None  # namespace() unset it
-    assert hello in list(registry) and len(registry) >= 2
-    assert registry.get(task_name="tests_ns_acme.nothing") is None
+    try:
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        assert get_current_namespace() == ""
+        registry = get_task_registry()
+        hello = registry.get(task_name="tests_ns_acme.hello")
+        assert hello is not None and hello.namespace == "tests_ns_acme"
+        assert registry.get(hash=hello.hash) is hello
+        assert registry.get(task_name="tests_ns_plain") is not None  # namespace() unset it
+        assert hello in list(registry) and len(registry) >= 2
+        assert registry.get(task_name="tests_ns_acme.nothing") is None
+    finally:  # a module no other test can import must not stay registered
+        _registry.pop("tests_ns_acme.hello", None)
+        _registry.pop("tests_ns_plain", None)
     run = run_cli("run", "namespaced_wf.py", "tests_ns_acme.hello", "--name", "remit",
                   cwd=tmp_path)
     assert run.returncode == 0, run.stderr
