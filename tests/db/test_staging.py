@@ -186,3 +186,37 @@ def test_two_staged_runs_sharing_a_store_both_end_complete(tmp_path: Path) -> No
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     finally:
         conn.close()
+
+
+def test_sigterm_during_a_staged_run_merges_what_finished(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    db = project / ".remit" / "remit.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "remit", "run", "wf.py", "main", "--n", "80"], cwd=project,
+        env={**__import__("os").environ, "SLOW_FROM": "40"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if _counts(db, "stage_evaluation")["stage_evaluation"] >= 40:
+                    break
+            except sqlite3.Error:
+                pass
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0 and "Interrupted" in err
+    assert set(_counts(db, *(t.name for t in models.staging.values())).values()) == {0}
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT status FROM execution").fetchall() == [("INTERRUPTED",)]
+        done = conn.execute("SELECT count(*) FROM job WHERE status = 'DONE' "
+                            "AND call LIKE 'square%'").fetchone()[0]
+        assert done == 40  # every finished square is in the real tables
+    finally:
+        conn.close()
