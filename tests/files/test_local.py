@@ -276,3 +276,19 @@ def test_import_does_not_import_boto3(tmp_path: Path) -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_readlines_isfile_isdir_and_touch_as_in_redun(tmp_path: Path) -> None:
+    file = File(str(tmp_path / "notes.txt"))
+    assert not file.isfile() and not File(str(tmp_path / "sub")).isdir()
+    file.touch()
+    assert file.isfile() and file.read() == ""
+    file.write("a\nb\n")
+    assert file.readlines() == ["a\n", "b\n"] and file.readlines("rb") == [b"a\n", b"b\n"]
+    os.utime(file.path, (1_000_000, 1_000_000))
+    before = file.hash
+    file.touch()  # content kept, modification time now: the (metadata) hash moves
+    assert file.read() == "a\nb\n" and os.stat(file.path).st_mtime > 1_000_000
+    assert file.hash != before
+    (tmp_path / "sub").mkdir()
+    assert File(str(tmp_path / "sub")).isdir() and not file.isdir()

@@ -228,3 +228,14 @@ def test_missing_boto3_says_how_to_install(tmp_path: Path) -> None:
         "    raise AssertionError('no error')\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_readlines_isfile_isdir_and_touch_on_s3(bucket: str) -> None:
+    file = File(f"s3://{bucket}/touch/t.txt")
+    assert not file.isfile()
+    file.touch()
+    assert file.isfile() and file.read() == ""
+    file.write("x\ny\n")
+    file.touch()  # an existing object is left as it is
+    assert file.readlines() == ["x\n", "y\n"]
+    assert File(f"s3://{bucket}/touch").isdir() and not file.isdir()

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from typing import IO, Any, Generic, Literal, TypeVar, overload
 
 from remit.errors import FileError
-from remit.files.filesystem import FileSystem, copy_file, get_filesystem
+from remit.files.filesystem import (
+    FileSystem,
+    copy_file,
+    get_filesystem,
+    get_scheme,
+    to_local_path,
+)
 from remit.hashing import hash_struct, is_valid, normalize, refresh
 
 #: The special path of a script's standard output: hashed by its path only, never stored.
@@ -161,6 +167,29 @@ class File(_Stored):
             raise FileError(f"cannot read {self.path} in mode {mode!r}: use 'r' or 'rb'")
         data = self.filesystem.read_bytes(self.path)
         return data if mode == "rb" else data.decode("utf-8")
+
+    def readlines(self, mode: str = "r") -> list[Any]:
+        """The content as a list of lines, each with its line ending (as redun's)."""
+        content = self.read(mode)  # type: ignore[call-overload]
+        return content.splitlines(keepends=True)
+
+    def isfile(self) -> bool:
+        """Whether a file exists at the path (as redun's; the same as ``exists``)."""
+        return self.exists()
+
+    def isdir(self) -> bool:
+        """Whether the path is a directory (a prefix with objects under it, on S3)."""
+        return self.filesystem.dir_exists(self.path)
+
+    def touch(self) -> None:
+        """Create the file empty if it is missing; a local file's modification time is set to
+        now (S3 objects keep theirs). The hash is refreshed."""
+        if not self.exists():
+            self.write(b"")
+            return
+        if get_scheme(self.path) == "file":
+            os.utime(to_local_path(self.path))
+        self.update_hash()
 
     def write(self, data: str | bytes) -> None:
         """Replace the content (str is written as UTF-8) atomically and refresh the hash."""
