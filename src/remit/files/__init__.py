@@ -7,6 +7,7 @@ the S3 implementation loads when an ``s3://`` path is first used.
 """
 
 from remit.files.file import Dir, File, StagingDir, StagingFile
-from remit.files.filesystem import FileSystem, get_filesystem
+from remit.files.filesystem import FileSystem, get_filesystem, glob_file
 
-__all__ = ["Dir", "File", "FileSystem", "StagingDir", "StagingFile", "get_filesystem"]
+__all__ = ["Dir", "File", "FileSystem", "StagingDir", "StagingFile", "get_filesystem",
+           "glob_file"]

@@ -47,6 +47,16 @@ def path_text(path: str) -> str:
             return path.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+
+class PathPart(str):
+    """A part of a path: a plain ``str`` that may also be called, since redun's File has
+    ``basename()`` and ``dirname()`` methods where remit has properties."""
+
+    __slots__ = ()
+
+    def __call__(self) -> str:
+        return str(self)
+
 class _Stored(ABC):
     """What File and Dir share: a path, a lazily computed hash, validity, equality, pickling."""
 
@@ -85,14 +95,14 @@ class _Stored(ABC):
         return get_filesystem(self.path)
 
     @property
-    def basename(self) -> str:
-        """The last component of the path."""
-        return posixpath.basename(self.path.rstrip("/"))
+    def basename(self) -> PathPart:
+        """The last component of the path (``f.basename``, or ``f.basename()`` as in redun)."""
+        return PathPart(posixpath.basename(self.path.rstrip("/")))
 
     @property
-    def dirname(self) -> str:
-        """The path without its last component."""
-        return posixpath.dirname(self.path.rstrip("/"))
+    def dirname(self) -> PathPart:
+        """The path without its last component (also callable, as in redun)."""
+        return PathPart(posixpath.dirname(self.path.rstrip("/")))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path}, hash={self.hash[:8]})"

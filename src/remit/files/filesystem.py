@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import importlib
+import os
 import re
 import threading
 from abc import ABC, abstractmethod
@@ -148,6 +149,48 @@ def get_filesystem(path: str) -> FileSystem:
     cls = getattr(importlib.import_module(module_name), class_name)
     with _lock:
         return _instances.setdefault(scheme, cls())
+
+
+def glob_file(pattern: str) -> list[str]:
+    """The paths of the files matching a glob pattern, sorted: ``*`` and ``?`` within one
+    path component, ``**`` across any number of them; local paths or ``s3://`` URLs."""
+    if get_scheme(pattern) == "file":
+        import glob
+
+        local = to_local_path(pattern)
+        return sorted(p for p in glob.glob(local, recursive=True) if os.path.isfile(p))
+    wild = re.search(r"[*?\[]", pattern)
+    base = (pattern[:wild.start()] if wild else pattern).rsplit("/", 1)[0]
+    matcher = re.compile(_glob_regex(pattern))
+    paths = (f"{base}/{entry.rel_path}" for entry in get_filesystem(base).list(base))
+    return sorted(path for path in paths if matcher.fullmatch(path))
+
+
+def _glob_regex(pattern: str) -> str:
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2:]:
+            end = pattern.index("]", i + 2)
+            body = pattern[i + 1:end]
+            out.append("[^" + re.escape(body[1:]) + "]" if body.startswith("!")
+                       else "[" + re.escape(body) + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out)
 
 
 def copy_file(src: str, dest: str) -> None:
