@@ -7,6 +7,7 @@ from remit import functools as _functools  # noqa: F401 - registers remit's help
 from remit.__about__ import __version__
 from remit.cache_options import CacheCheckValid, CacheScope
 from remit.context import get_context
+from remit.current import get_current_scheduler, set_current_scheduler
 from remit.expression import catch, cond, quote, throw
 from remit.files import Dir, File, StagingDir, StagingFile
 from remit.jobs import JobInfo
@@ -40,6 +41,7 @@ __all__ = [
     "catch",
     "cond",
     "get_context",
+    "get_current_scheduler",
     "get_current_namespace",
     "get_task",
     "get_task_registry",
@@ -47,6 +49,7 @@ __all__ = [
     "no_prov",
     "quote",
     "script",
+    "set_current_scheduler",
     "task",
     "throw",
 ]

@@ -30,6 +30,7 @@ from remit.cache_options import CachePolicy, CacheScope, cache_policy, key_hashe
 from remit.call_defaults import fill_call, job_info_names, lazy_parts
 from remit.config import IMPLICIT_EXECUTORS, Config, config_from_dict, load_config
 from remit.context import context_hash, load_context, merge_context
+from remit.current import set_current_scheduler
 from remit.errors import ConfigError, RemitError, TaskError
 from remit.executors import Executor, create_executor
 from remit.executors.base import failure_from_exception
@@ -233,6 +234,7 @@ class Scheduler:
         self._explainer = RunExplainer(self.backend, execution.start_time)
         self.hooks.emit("on_execution_start", execution)
         root = self._evaluate(expr, None)
+        previous = set_current_scheduler(self)
         try:
             self._loop(root)
             execution.status = "DONE" if root.state == 1 else "FAILED"
@@ -243,6 +245,7 @@ class Scheduler:
         finally:
             execution.end_time = time.time()
             self._stop_executors()
+            set_current_scheduler(previous)
             self.hooks.emit("on_execution_end", execution)
         if root.state != 1:
             failure = root.value

@@ -237,3 +237,20 @@ def test_namespace_and_the_task_registry_as_in_redun(tmp_path: Path) -> None:
                   cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "'hello remit'"
+
+
+def test_the_current_scheduler_is_known_while_it_runs(make_scheduler) -> None:
+    from remit import get_current_scheduler
+    from remit.current import NoCurrentScheduler
+    from remit.functools import const
+
+    assert get_current_scheduler(required=False) is None
+    with pytest.raises(NoCurrentScheduler):
+        get_current_scheduler()
+    scheduler = make_scheduler()
+    seen = []
+    scheduler.hooks.add(type("Spy", (), {  # a listener runs in the scheduler's thread
+        "on_job_done": lambda self, job, value: seen.append(get_current_scheduler())})())
+    assert scheduler.run(const(1, 2)) == 1
+    assert seen and all(s is scheduler for s in seen)
+    assert get_current_scheduler(required=False) is None
