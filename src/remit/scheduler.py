@@ -30,7 +30,7 @@ from remit.cache_options import CachePolicy, CacheScope, cache_policy, key_hashe
 from remit.call_defaults import fill_call, job_info_names, lazy_parts
 from remit.config import IMPLICIT_EXECUTORS, Config, config_from_dict, load_config
 from remit.context import context_hash, load_context, merge_context
-from remit.current import set_current_scheduler
+from remit.current import get_current_scheduler, set_current_scheduler
 from remit.errors import ConfigError, RemitError, TaskError
 from remit.executors import Executor, create_executor
 from remit.executors.base import failure_from_exception
@@ -41,6 +41,9 @@ from remit.expression import (
     SimpleExpression,
     TaskExpression,
     ValueExpression,
+    catch,
+    cond,
+    throw,
 )
 from remit.hashing import (
     combine_argument_hashes,
@@ -56,8 +59,9 @@ from remit.hooks import Hooks
 from remit.jobs import Execution, Job, JobFailure, JobInfo, JobState
 from remit.limits import ResourceLimits, task_limits
 from remit.promise import Promise, all_of, resolved
+from remit.scheduler_tasks import scheduler_task
 from remit.subrun import subrun
-from remit.tags import config_tags
+from remit.tags import apply_tags, config_tags
 from remit.task import Task, positional_names, registered_tasks
 from remit.threads import fork_thread, join_thread
 
@@ -841,7 +845,10 @@ def _still_valid(value: Any) -> bool:
     return is_valid(value)
 
 
+# Also importable from here, where redun defines them: catch, cond, throw, apply_tags,
+# scheduler_task, get_current_scheduler, set_current_scheduler.
 __all__ = [
-    "ExecutionFailed", "JobInfo", "RemoteTraceback", "Scheduler", "fork_thread", "join_thread",
-    "subrun",
+    "ExecutionFailed", "JobInfo", "RemoteTraceback", "Scheduler", "apply_tags", "catch", "cond",
+    "fork_thread", "get_current_scheduler", "join_thread", "scheduler_task",
+    "set_current_scheduler", "subrun", "throw",
 ]

@@ -254,3 +254,13 @@ def test_the_current_scheduler_is_known_while_it_runs(make_scheduler) -> None:
     assert scheduler.run(const(1, 2)) == 1
     assert seen and all(s is scheduler for s in seen)
     assert get_current_scheduler(required=False) is None
+
+
+def test_redun_scheduler_import_paths_work() -> None:
+    import remit
+    from remit import scheduler
+    from remit.scheduler_tasks import scheduler_task
+
+    for name in ("catch", "cond", "throw", "apply_tags", "get_current_scheduler"):
+        assert getattr(scheduler, name) is getattr(remit, name), name
+    assert scheduler.scheduler_task is scheduler_task
