@@ -71,8 +71,18 @@ def _check_version(ctx: click.Context, param: click.Parameter, spec: str | None)
     is_eager=True,
     help="Fail unless this remit's version satisfies SPEC, e.g. '>=0.1'.",
 )
-def main() -> None:
+@click.option("--setup", "setup_items", multiple=True, metavar="KEY=VALUE",
+              help="An argument of the [scheduler] setup_scheduler function (repeatable).")
+@click.pass_context
+def main(ctx: click.Context, setup_items: tuple[str, ...]) -> None:
     """remit: lazy Python workflows with memoization and provenance, locally or on AWS Batch."""
+    from remit.cli.setup_scheduler import parse_setup
+    from remit.errors import RemitError
+
+    try:
+        ctx.obj = {"setup": parse_setup(setup_items)}
+    except RemitError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

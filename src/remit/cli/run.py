@@ -86,7 +86,9 @@ def run(
         config = load_config(config_dir)
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
-    argv = ["remit", "run", *sys.argv[2:]] if sys.argv[1:2] == ["run"] else ["remit", "run"]
+    # What followed "run" (after any top-level option such as --setup), as --rerun parses it.
+    after = sys.argv.index("run", 1) + 1 if "run" in sys.argv[1:] else len(sys.argv)
+    argv = ["remit", "run", *sys.argv[after:]]
     recorded = None
     if rerun_id:
         if workflow or task_name:
@@ -166,6 +168,22 @@ def _load_task(workflow: str, task_name: str) -> Any:
         raise click.ClickException(str(exc)) from None
 
 
+def _scheduler(config: Any, backend: Any, use_cache: bool, listeners: list[Any]) -> Any:
+    """remit's Scheduler, or the one ``[scheduler] setup_scheduler`` builds, given the store,
+    the cache setting and the listeners."""
+    from remit.cli.setup_scheduler import user_scheduler
+    from remit.scheduler import Scheduler
+
+    setup = (click.get_current_context().find_root().obj or {}).get("setup", {})
+    scheduler = user_scheduler(config, setup)
+    if scheduler is None:
+        return Scheduler(config, backend, use_cache=use_cache, listeners=listeners)
+    scheduler.backend, scheduler.use_cache = backend, use_cache
+    for listener in listeners:
+        scheduler.hooks.add(listener)
+    return scheduler
+
+
 def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool, use_pdb: bool = False,
              context: dict[str, Any] | None = None, tags: list[Any] | None = None,
              verbose: bool = False) -> int:
@@ -173,7 +191,7 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool, use_pdb: 
     from remit.db.backend import Backend
     from remit.db.recorder import ProvenanceRecorder
     from remit.progress import RunLog
-    from remit.scheduler import ExecutionFailed, Scheduler
+    from remit.scheduler import ExecutionFailed
 
     log_line(f"remit :: version {__version__}")
     log_line(f"config dir: {config.config_dir}")
@@ -183,7 +201,7 @@ def _execute(config: Any, expr: Any, argv: list[str], use_cache: bool, use_pdb: 
         flush = config.get_float("scheduler", "flush_interval", 1.0)
         listeners = [ProvenanceRecorder(backend, flush),
                      RunLog(sys.stderr, interval, verbose=verbose)]
-        scheduler = Scheduler(config, backend, use_cache=use_cache, listeners=listeners)
+        scheduler = _scheduler(config, backend, use_cache, listeners)
     except RemitError as exc:
         raise click.ClickException(str(exc)) from None
     _terminate_like_interrupt()
