@@ -119,9 +119,13 @@ def project(root: Path, image: str, scratch: str) -> Path:
 
 
 def leftover_containers(engine: docker.DockerClient, job_id: str) -> list[Any]:
-    """Containers the stand-in started for any attempt of `job_id` that still exist."""
-    return [c for c in engine.containers.list(all=True, filters={"label": LABEL})
-            if c.labels[LABEL].startswith(f"{job_id}#")]
+    """Containers the stand-in started for any attempt of `job_id` that still exist.
+
+    One listing, read as listed (``sparse``): inspecting each container after the listing
+    would race with the stand-in removing it.
+    """
+    return [c for c in engine.containers.list(all=True, sparse=True, filters={"label": LABEL})
+            if (c.attrs.get("Labels") or {}).get(LABEL, "").startswith(f"{job_id}#")]
 
 
 def test_batch_task_runs_inside_the_image(
