@@ -74,7 +74,7 @@ def key_hashes(policy: CachePolicy, parameters: list[str], arg_hashes: list[str]
             {k: h for k, h in kwarg_hashes.items() if k not in skip})
 
 
-def _parse(fullname: str, options: dict[str, Any], func: Any = None) -> CachePolicy:
+def _parse(fullname: str, options: dict[str, Any], func: Any) -> CachePolicy:
     if not any(k in options for k in ("cache_scope", "check_valid", "prov", "_ultimate_only",
                                       "config_args")):
         return _DEFAULT
@@ -110,8 +110,8 @@ def _config_args(fullname: str, raw: Any, func: Any) -> frozenset[str]:
     import inspect
 
     try:
-        known = list(inspect.signature(func).parameters) if func is not None else list(raw)
-    except (TypeError, ValueError):
+        known = list(inspect.signature(func).parameters)
+    except (TypeError, ValueError):  # no signature to check against
         known = list(raw)
     unknown = [name for name in raw if name not in known]
     if unknown:

@@ -232,14 +232,14 @@ def _explain_by_closest_arguments(conn: Any, calls: Sequence[CallFacts], version
             pool = pool[:history.CANDIDATES_PER_TASK]
             pools[key] = (pool, {e.call_hash: n for n, e in enumerate(pool)})  # newest first
         plan[i] = pools[key]
-    needed = sorted({e.call_hash for pool, _ in pools.values() for e in pool}
-                    - memo.arguments.keys())
+    pooled = {e.call_hash for pool, _ in pools.values() for e in pool}
+    needed = sorted(pooled - memo.arguments.keys())
     if needed:
         found = history.argument_hashes(conn, needed)
         memo.arguments.update({call_hash: found.get(call_hash, {}) for call_hash in needed})
     arguments = memo.arguments
     index: dict[tuple[str, str], list[str]] = {}
-    for call_hash in {e.call_hash for pool, _ in pools.values() for e in pool}:
+    for call_hash in pooled:
         for item in arguments[call_hash].items():
             index.setdefault(item, []).append(call_hash)
     best_of: dict[int, Any] = {}

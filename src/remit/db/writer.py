@@ -70,7 +70,8 @@ class Writer:
         self._written = 0
         self._staged = 0
         self._staged_since = 0.0
-        self._compiled: dict[str, Any] = {}
+        self._statements: dict[str, Any] = {}  # table name -> INSERT (built once)
+        self._compiled: dict[str, Any] = {}  # table name -> its SQLite SQL
 
     def submit(self, rows: Rows) -> None:
         """Hand a buffer over (waiting while another one already waits)."""
@@ -86,7 +87,7 @@ class Writer:
     def drain(self) -> None:
         """Wait until everything handed over is written and merged; raise a write's error."""
         with self._cond:
-            if self._thread is None and not self._staged:
+            if self._thread is None:  # nothing was ever handed over (nor staged)
                 self._raise_error()
                 return
             self._queue.append(_MERGE)
@@ -173,7 +174,8 @@ class Writer:
                 elif self.sqlite:
                     self._insert_sqlite(conn, table, list(batch.values()))
                 else:
-                    conn.execute(_upsert(conn, table), [batch[key] for key in sorted(batch)])
+                    conn.execute(self._upsert(conn, table),
+                                 [batch[key] for key in sorted(batch)])
         if staged:
             self._staged_since = self._staged_since if self._staged else time.monotonic()
             self._staged += staged
@@ -183,11 +185,17 @@ class Writer:
         # processing (a third of a big flush's time); the values are already SQLite types.
         compiled = self._compiled.get(table.name)
         if compiled is None:
-            compiled = _upsert(conn, table).compile(
+            compiled = self._upsert(conn, table).compile(
                 dialect=conn.dialect, column_keys=[c.name for c in table.columns])
             self._compiled[table.name] = compiled
         keys = compiled.positiontup
         conn.exec_driver_sql(compiled.string, [tuple(map(row.get, keys)) for row in batch])
+
+    def _upsert(self, conn: Connection, table: Table) -> Any:
+        statement = self._statements.get(table.name)
+        if statement is None:
+            statement = self._statements[table.name] = _upsert(conn, table)
+        return statement
 
     def _merge(self) -> None:
         if self.sqlite and self._staged:
@@ -196,24 +204,21 @@ class Writer:
         self._staged = 0
 
 
-def merge_staged(conn: Connection) -> int:
-    """Move every staged row into its real table; return how many there were.
+def merge_staged(conn: Connection) -> None:
+    """Move every staged row into its real table.
 
     Rows go in the order they were staged (sorting them by key first saved little and took
     memory; bench/README.md): a later row of an upserted table (a job's final state)
     replaces an earlier one; for the other tables the first row of a key stays, as with
     direct writes.
     """
-    moved = 0
     for name, stage in models.staging.items():
         table = models.metadata.tables[name]
         columns = ", ".join(c.name for c in table.columns)
         verb = "INSERT OR REPLACE" if name in _UPSERTED else "INSERT OR IGNORE"
-        result = conn.exec_driver_sql(f"{verb} INTO {name} ({columns}) SELECT {columns} "
-                                      f"FROM {stage.name} ORDER BY rowid")
-        moved += max(result.rowcount, 0)
+        conn.exec_driver_sql(f"{verb} INTO {name} ({columns}) SELECT {columns} "
+                             f"FROM {stage.name} ORDER BY rowid")
         conn.exec_driver_sql(f"DELETE FROM {stage.name}")
-    return moved
 
 
 def merge_leftovers(engine: Engine) -> None:

@@ -47,7 +47,6 @@ def path_text(path: str) -> str:
             return path.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-
 class PathPart(str):
     """A part of a path: a plain ``str`` that may also be called, since redun's File has
     ``basename()`` and ``dirname()`` methods where remit has properties."""
@@ -56,6 +55,7 @@ class PathPart(str):
 
     def __call__(self) -> str:
         return str(self)
+
 
 class _Stored(ABC):
     """What File and Dir share: a path, a lazily computed hash, validity, equality, pickling."""
